@@ -1,0 +1,120 @@
+"""build_app(settings) → the ASGI app: management API on /api, relay on /v1, console at /."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oneapi import __version__
+from oneapi.api import channels, options, status, tokens, users
+from oneapi.api.errors import ApiError, JsonResponse, fail_response
+from oneapi.config import Settings
+from oneapi.db.engine import open_database
+from oneapi.db.migrate import run_migrations
+from oneapi.services.bootstrap import create_root_if_needed
+from oneapi.services.keys import now_s
+from oneapi.services.options import OptionStore
+from oneapi.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+def session_secret_of(settings: Settings) -> str:
+    if settings.session_secret and settings.session_secret != "random_string":
+        return settings.session_secret
+    if settings.session_secret == "random_string":
+        log.warning("SESSION_SECRET is the placeholder 'random_string': set a real secret")
+        return settings.session_secret
+    log.warning("SESSION_SECRET is not set: using a random one, sessions end when the process restarts")
+    return secrets.token_urlsafe(32)
+
+
+async def _sync_options_forever(state: AppState) -> None:
+    while True:
+        await asyncio.sleep(max(1, state.settings.sync_frequency))
+        try:
+            await state.options.sync()
+        except Exception:  # a failed sync must not end the loop; the next one retries
+            log.exception("option sync failed")
+
+
+async def start_state(settings: Settings) -> AppState:
+    """Open the database, migrate (master only), load options, bootstrap root."""
+    db = open_database(settings)
+    if not settings.is_slave:
+        await run_migrations(db)
+    store = OptionStore(db.main)
+    await store.sync()
+    if not settings.is_slave:
+        await create_root_if_needed(db.main, settings)
+    return AppState(
+        settings=settings, db=db, options=store,
+        session_secret=session_secret_of(settings), start_time=now_s(),
+    )
+
+
+def _invalid_url(request: Request, status_code: int) -> JsonResponse:
+    message = f"Invalid URL ({request.method} {request.url.path})"
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": "", "code": ""}}
+    return JsonResponse(body, status_code=status_code)
+
+
+def build_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await start_state(settings)
+        app.state.oneapi = state
+        sync_task = asyncio.create_task(_sync_options_forever(state))
+        try:
+            yield
+        finally:
+            sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sync_task
+            await state.db.dispose()
+
+    app = FastAPI(
+        title="One API (Python)",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        default_response_class=JsonResponse,
+    )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> Response:
+        return fail_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        return fail_response(ApiError(f"invalid parameter: {where}" if where else "invalid parameter"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        if exc.status_code in (404, 405) and (path.startswith("/api") or path.startswith("/v1")):
+            return _invalid_url(request, exc.status_code)
+        if exc.status_code == 404:
+            return PlainTextResponse("Not Found", status_code=404)
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return fail_response(ApiError("internal error: " + type(exc).__name__, 500))
+
+    for module in (status, users, tokens, channels, options):
+        app.include_router(module.router)
+    return app

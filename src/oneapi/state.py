@@ -1,0 +1,19 @@
+"""What one worker process holds for its lifetime; reachable from handlers as `request.app.state.oneapi`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from oneapi.config import Settings
+from oneapi.db.engine import Database
+from oneapi.services.options import OptionStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    options: OptionStore
+    session_secret: str
+    start_time: int
+    background: list[object] = field(default_factory=list)
