@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from oneapi.config import Settings
 from tests.support.client import Api
 from tests.support.databases import BACKENDS, reset_database, server_dsn, sync_url
+from tests.support.rows import insert_user
 from tests.support.server import LiveServer
 
 
@@ -46,8 +46,11 @@ def make_server(database: tuple[dict[str, str], str]) -> Iterator[Callable[..., 
     started: list[LiveServer] = []
 
     def start(**env: str) -> LiveServer:
-        base = {"SESSION_SECRET": "test-secret-0123456789", "ENABLE_COOKIE_SECURE": "false",
-                "SYNC_FREQUENCY": "60"}
+        base = {
+            "SESSION_SECRET": "test-secret-0123456789",
+            "ENABLE_COOKIE_SECURE": "false",
+            "SYNC_FREQUENCY": "60",
+        }
         settings = Settings.from_env({**base, **database[0], **env})
         server = LiveServer(settings).start()
         started.append(server)
@@ -80,27 +83,22 @@ def root(server: LiveServer) -> Iterator[Api]:
 
 
 @pytest.fixture
-def make_user(server: LiveServer, root: Api) -> Iterator[Callable[..., Api]]:
-    """Create a user through the API (role set by root), return a client logged in as them."""
+def make_user(server: LiveServer, db: sa.Engine) -> Iterator[Callable[..., Api]]:
+    """Insert a user with plain SQL (as One API would have), return a client logged in as them."""
     clients: list[Api] = []
 
-    def create(username: str, password: str = "password123", role: int = 1, **fields: Any) -> Api:
-        body = root.post("/api/user/", json={"username": username, "password": password,
-                                             "display_name": username})
-        assert body["success"], body
-        if role != 1 or fields:
-            found = root.get("/api/user/search", params={"keyword": username})["data"]
-            user = next(u for u in found if u["username"] == username)
-            if role >= 10:
-                assert root.post("/api/user/manage", json={"username": username, "action": "promote"})[
-                    "success"
-                ]
-            if fields:
-                update = {**user, **fields, "password": ""}
-                update.pop("role", None)
-                assert root.put("/api/user/", json=update)["success"]
+    def create(
+        username: str,
+        password: str = "password123",
+        role: int = 1,
+        status: int = 1,
+        quota: int = 0,
+        group: str = "default",
+    ) -> Api:
+        insert_user(db, username, password, role=role, status=status, quota=quota, group=group)
         api = Api(server.url)
-        api.login(username, password)
+        if status == 1:
+            api.login(username, password)
         clients.append(api)
         return api
 

@@ -56,8 +56,11 @@ async def start_state(settings: Settings) -> AppState:
     if not settings.is_slave:
         await create_root_if_needed(db.main, settings)
     return AppState(
-        settings=settings, db=db, options=store,
-        session_secret=session_secret_of(settings), start_time=now_s(),
+        settings=settings,
+        db=db,
+        options=store,
+        session_secret=session_secret_of(settings),
+        start_time=now_s(),
     )
 
 

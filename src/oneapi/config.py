@@ -85,7 +85,9 @@ class Settings:
     session_secret: str = _env("SESSION_SECRET", _parse_str, "", "signs session cookies; random if unset")
     cookie_max_age_hours: int = _env("COOKIE_MAXAGE_HOURS", _parse_non_negative_int, 168)
     enable_cookie_secure: bool = _env("ENABLE_COOKIE_SECURE", _parse_bool, True)
-    sql_dsn: str = _env("SQL_DSN", _parse_str, "", "empty = SQLite; postgres://… ; Go MySQL DSN; SQLAlchemy URL")
+    sql_dsn: str = _env(
+        "SQL_DSN", _parse_str, "", "empty = SQLite; postgres://… ; Go MySQL DSN; SQLAlchemy URL"
+    )
     sqlite_path: str = _env("SQLITE_PATH", _parse_str, "./data/one-api.db")
     sqlite_busy_timeout: int = _env("SQLITE_BUSY_TIMEOUT", _parse_non_negative_int, 10000, "milliseconds")
     log_sql_dsn: str = _env("LOG_SQL_DSN", _parse_str, "", "separate database for the logs table")
@@ -124,12 +126,18 @@ class Settings:
     auto_detect_api_format_action: str = _env(
         "AUTO_DETECT_API_FORMAT_ACTION", _one_of("transparent", "redirect"), "transparent"
     )
-    channel_suspend_seconds_for_429: int = _env("CHANNEL_SUSPEND_SECONDS_FOR_429", _parse_non_negative_int, 60)
-    channel_suspend_seconds_for_5xx: int = _env("CHANNEL_SUSPEND_SECONDS_FOR_5XX", _parse_non_negative_int, 30)
+    channel_suspend_seconds_for_429: int = _env(
+        "CHANNEL_SUSPEND_SECONDS_FOR_429", _parse_non_negative_int, 60
+    )
+    channel_suspend_seconds_for_5xx: int = _env(
+        "CHANNEL_SUSPEND_SECONDS_FOR_5XX", _parse_non_negative_int, 30
+    )
     channel_suspend_seconds_for_auth: int = _env(
         "CHANNEL_SUSPEND_SECONDS_FOR_AUTH", _parse_non_negative_int, 60
     )
-    channel_test_frequency: int = _env("CHANNEL_TEST_FREQUENCY", _parse_non_negative_int, 0, "minutes; 0 = off")
+    channel_test_frequency: int = _env(
+        "CHANNEL_TEST_FREQUENCY", _parse_non_negative_int, 0, "minutes; 0 = off"
+    )
     polling_interval: int = _env("POLLING_INTERVAL", _parse_non_negative_int, 0, "seconds between tests")
     test_prompt: str = _env("TEST_PROMPT", _parse_str, "2 + 2 = ?")
     test_max_tokens: int = _env("TEST_MAX_TOKENS", _parse_non_negative_int, 1024)

@@ -22,9 +22,14 @@ def server_dsn(backend: str) -> str:
     env = {"postgresql": PG_ENV, "mysql": MYSQL_ENV}[backend]
     dsn = os.environ.get(env, "")
     if not dsn:
-        pytest.skip(f"{backend} tests need {env} (set by .ci/run), e.g. "
-                    + ("postgres://postgres@127.0.0.1:5432/test" if backend == "postgresql"
-                       else "root@tcp(127.0.0.1:3306)/test"))
+        pytest.skip(
+            f"{backend} tests need {env} (set by .ci/run), e.g. "
+            + (
+                "postgres://postgres@127.0.0.1:5432/test"
+                if backend == "postgresql"
+                else "root@tcp(127.0.0.1:3306)/test"
+            )
+        )
     return dsn
 
 

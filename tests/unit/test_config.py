@@ -24,8 +24,15 @@ def test_defaults_follow_one_api() -> None:
 
 
 def test_values_are_parsed_to_their_types() -> None:
-    s = Settings.from_env({"PORT": "8080", "BATCH_UPDATE_ENABLED": "true", "NODE_TYPE": "slave",
-                           "METRIC_SUCCESS_RATE_THRESHOLD": "0.5", "SQL_DSN": " postgres://x/y "})
+    s = Settings.from_env(
+        {
+            "PORT": "8080",
+            "BATCH_UPDATE_ENABLED": "true",
+            "NODE_TYPE": "slave",
+            "METRIC_SUCCESS_RATE_THRESHOLD": "0.5",
+            "SQL_DSN": " postgres://x/y ",
+        }
+    )
     assert (s.port, s.batch_update_enabled, s.is_slave) == (8080, True, True)
     assert s.metric_success_rate_threshold == 0.5
     assert s.sql_dsn == "postgres://x/y"
@@ -58,16 +65,22 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_cli_refuses_to_start_with_a_bad_value() -> None:
-    result = subprocess.run([sys.executable, "-m", "oneapi", "serve"], env={"PORT": "eighty"},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "oneapi", "serve"],
+        env={"PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "PORT='eighty': expected an integer" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_cli_help_lists_the_commands() -> None:
-    result = subprocess.run([sys.executable, "-m", "oneapi", "--help"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "oneapi", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0
     for command in ("serve", "migrate", "env", "version"):
         assert command in result.stdout

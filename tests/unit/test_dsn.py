@@ -21,8 +21,10 @@ def test_empty_dsn_is_sqlite_at_sqlite_path(tmp_path: Path) -> None:
         ("postgres://u:p@db:5432/oneapi", "postgresql+asyncpg://u:p@db:5432/oneapi"),
         ("postgres://u@db/oneapi?sslmode=disable", "postgresql+asyncpg://u@db/oneapi"),
         ("postgresql://u@db/oneapi?sslmode=require", "postgresql+asyncpg://u@db/oneapi?ssl=require"),
-        ("root:secret@tcp(localhost:3306)/oneapi?charset=utf8mb4&parseTime=True&loc=Local",
-         "mysql+aiomysql://root:secret@localhost:3306/oneapi?charset=utf8mb4"),
+        (
+            "root:secret@tcp(localhost:3306)/oneapi?charset=utf8mb4&parseTime=True&loc=Local",
+            "mysql+aiomysql://root:secret@localhost:3306/oneapi?charset=utf8mb4",
+        ),
         ("root@tcp(127.0.0.1:3306)/test", "mysql+aiomysql://root@127.0.0.1:3306/test?charset=utf8mb4"),
         ("u:p@ss:w@rd@tcp(h:3306)/d", "mysql+aiomysql://u:p%40ss%3Aw%40rd@h:3306/d?charset=utf8mb4"),
         ("mysql://u:p@h:3306/d", "mysql+aiomysql://u:p@h:3306/d?charset=utf8mb4"),

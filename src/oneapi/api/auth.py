@@ -49,7 +49,7 @@ async def _resolve(request: Request) -> Caller:
             raise AuthError(NOT_LOGGED_IN, 401)
     else:
         header = request.headers.get("Authorization", "")
-        token = header[len("Bearer "):] if header.startswith("Bearer ") else header
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else header
         if not token:
             raise AuthError(NOT_LOGGED_IN, 401)
         row = await user_by(state.db.main, access_token=token)
@@ -58,8 +58,11 @@ async def _resolve(request: Request) -> Caller:
     if row["status"] != USER_ENABLED:
         raise AuthError(BANNED, 403)
     return Caller(
-        id=row["id"], username=row["username"] or "", role=row["role"] or 0,
-        status=row["status"], group=row["group"] or "default",
+        id=row["id"],
+        username=row["username"] or "",
+        role=row["role"] or 0,
+        status=row["status"],
+        group=row["group"] or "default",
     )
 
 

@@ -41,8 +41,15 @@ def describe_validation_error(exc: ValidationError) -> str:
         "model_type": "an object",
     }.get(kind)
     given = type(first.get("input")).__name__ if "input" in first else "nothing"
-    given = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
-             "dict": "object", "list": "array", "NoneType": "null"}.get(given, given)
+    given = {
+        "str": "string",
+        "int": "integer",
+        "float": "number",
+        "bool": "boolean",
+        "dict": "object",
+        "list": "array",
+        "NoneType": "null",
+    }.get(given, given)
     if expected:
         return f"field '{where}' must be {expected}, not {given}"
     return f"field '{where}': {first['msg']}"

@@ -31,8 +31,14 @@ _ASYNC_DRIVERS = {
 }
 
 # libpq's sslmode has no asyncpg keyword of that name; asyncpg takes `ssl` with the same words.
-_PG_SSLMODE = {"disable": None, "allow": "allow", "prefer": "prefer", "require": "require",
-               "verify-ca": "verify-ca", "verify-full": "verify-full"}
+_PG_SSLMODE = {
+    "disable": None,
+    "allow": "allow",
+    "prefer": "prefer",
+    "require": "require",
+    "verify-ca": "verify-ca",
+    "verify-full": "verify-full",
+}
 _MYSQL_KEEP_PARAMS = {"charset"}
 
 
@@ -67,7 +73,7 @@ def _from_url(dsn: str) -> str:
     scheme = parts.scheme.lower()
     driver = _ASYNC_DRIVERS.get(scheme, scheme)
     if driver.startswith("sqlite"):
-        return driver + dsn[len(parts.scheme):]
+        return driver + dsn[len(parts.scheme) :]
     if not (driver.startswith("postgresql") or driver.startswith("mysql")):
         raise DsnError(f"unsupported database scheme {parts.scheme!r}: use SQLite, PostgreSQL or MySQL")
     query = dict(parse_qsl(parts.query, keep_blank_values=True))

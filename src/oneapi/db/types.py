@@ -13,6 +13,6 @@ Big = BigInteger().with_variant(Integer(), "sqlite")
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql")
 
 
-def IndexedText(length: int = 191) -> String:  # noqa: N802 - reads like a type
+def IndexedText(length: int = 191) -> String:
     """An indexed Go string: GORM gives such a column varchar(191) on MySQL, which can index it."""
     return String(length)

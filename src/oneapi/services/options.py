@@ -35,7 +35,7 @@ class OptionError(ValueError):
 
 def _check_bool(key: str, value: str) -> None:
     if value not in ("true", "false"):
-        raise OptionError(f"{key} must be \"true\" or \"false\"")
+        raise OptionError(f'{key} must be "true" or "false"')
 
 
 def _check_int(key: str, value: str) -> None:
