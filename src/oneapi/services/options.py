@@ -2,6 +2,7 @@
 
 Reads are dictionary lookups (no database on the hot path); writes validate, persist and apply at
 once; `sync()` reloads from the database so other nodes pick changes up every SYNC_FREQUENCY s.
+A sync never undoes a write this process made while the sync was reading.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ log = logging.getLogger(__name__)
 
 class OptionError(ValueError):
     """An option value that cannot be accepted; the message is shown to the operator."""
+
+
+def ignores_empty(key: str, value: str, clear: bool) -> bool:
+    """True when the console submits a blank secret: GET never shows secrets, so blank means
+    "unchanged" unless the operator explicitly asks to clear it."""
+    return is_secret(key) and not value.strip() and not clear
+
+
+def normalized(key: str, value: str) -> str:
+    """The value as stored: the retired theme name "default" is One API's "modern"."""
+    return "modern" if key == "Theme" and value == "default" else value
 
 
 def _check_bool(key: str, value: str) -> None:
@@ -79,6 +91,8 @@ class OptionStore:
         self._ratios: dict[str, dict[str, float]] = {
             k: parse_ratio_map(k, v) for k, v in RATIO_OPTIONS.items()
         }
+        self._writes = 0
+        self._written_at: dict[str, int] = {}
 
     # reads -----------------------------------------------------------------------------------
     def get(self, key: str, default: str = "") -> str:
@@ -131,7 +145,7 @@ class OptionStore:
             "EmailDomainRestrictionEnabled": (
                 ("EmailDomainWhitelist",),
                 "Unable to enable email domain restriction, please fill in the restricted "
-                "email domain first!",
+                "email domains first!",
             ),
             "WeChatAuthEnabled": (
                 ("WeChatServerAddress",),
@@ -156,8 +170,7 @@ class OptionStore:
 
     def apply(self, key: str, value: str) -> None:
         """Put a value into memory (already validated or read from the database)."""
-        if key == "Theme" and value == "default":
-            value = "modern"
+        value = normalized(key, value)
         self._values[key] = value
         if key in RATIO_OPTIONS:
             try:
@@ -168,16 +181,20 @@ class OptionStore:
     async def update(self, key: str, value: str) -> None:
         """Validate, persist, then apply at once in this process."""
         self.validate(key, value)
+        value = normalized(key, value)
         async with self._engine.begin() as conn:
             await upsert(conn, options_table, {"key": key, "value": value}, ["key"], ["value"])
+        self._writes += 1
+        self._written_at[key] = self._writes
         self.apply(key, value)
 
     async def sync(self) -> None:
-        """Reload every stored option from the database."""
+        """Reload every stored option from the database, except keys written here meanwhile."""
+        started = self._writes
         async with self._engine.connect() as conn:
             rows = (await conn.execute(select(options_table.c.key, options_table.c.value))).all()
         for key, value in rows:
-            if key is not None:
+            if key is not None and self._written_at.get(key, 0) <= started:
                 self.apply(key, value if value is not None else "")
 
     def snapshot(self) -> dict[str, Any]:
