@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from oneapi.config import Settings
 from oneapi.db.engine import Database
 from oneapi.services.options import OptionStore
+
+if TYPE_CHECKING:
+    from oneapi.relay.runtime import RelayRuntime
 
 
 @dataclass
@@ -17,3 +21,4 @@ class AppState:
     session_secret: str
     start_time: int
     background: list[object] = field(default_factory=list)
+    relay: RelayRuntime = field(default=None)  # type: ignore[assignment]  # set at start-up

@@ -1,0 +1,280 @@
+"""One relay request's life, in order:
+
+authenticate the key → parse the body → check the model → reserve quota → choose a channel →
+call its provider (retrying on the next channel before any byte reached the client) →
+relay the answer back (streams chunk by chunk) → settle the real cost, log it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from oneapi.relay import failures
+from oneapi.relay.auth import Identity, authenticate, check_model_allowed
+from oneapi.relay.billing import Reservation, Settlement, refund, reserve, settle
+from oneapi.relay.channel import Channel
+from oneapi.relay.errors import RelayError
+from oneapi.relay.estimate import max_output_tokens, prompt_tokens
+from oneapi.relay.metering import count_text
+from oneapi.relay.modes import Mode
+from oneapi.relay.payload import build_payload
+from oneapi.relay.providers.base import ChannelConfigError
+from oneapi.relay.providers.registry import provider_for
+from oneapi.relay.routing import choose
+from oneapi.relay.runtime import RelayRuntime
+from oneapi.relay.sse import SSEDecoder, data_frame
+from oneapi.relay.upstream_errors import is_retryable, upstream_error
+from oneapi.relay.usage import StreamUsage, response_text, usage_from
+from oneapi.services.pricing import Usage, group_ratio, pre_consume_quota, price_of, text_quota
+from oneapi.state import AppState
+
+DEFAULT_MODELS = {Mode.MODERATIONS: "text-moderation-stable", Mode.IMAGES_GENERATIONS: "dall-e-2",
+                  Mode.AUDIO_TRANSCRIPTION: "whisper-1", Mode.AUDIO_TRANSLATION: "whisper-1"}
+STREAMABLE = {Mode.CHAT, Mode.COMPLETIONS}
+
+
+@dataclass
+class Job:
+    """What one request carries through the attempts."""
+
+    state: AppState
+    rt: RelayRuntime
+    identity: Identity
+    mode: Mode
+    path: str
+    raw: bytes
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    request_id: str
+    started: float
+    prompt_estimate: int
+    reservation: Reservation
+    system_prompt_reset: bool = False
+    tried: list[int] = field(default_factory=list)
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def _parse_body(raw: bytes, mode: Mode) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise RelayError(400, f"invalid request body: {exc}", "invalid_text_request") from None
+    if not isinstance(body, dict):
+        raise RelayError(400, "invalid request body: expected a JSON object", "invalid_text_request")
+    return body
+
+
+async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Response:
+    """Entry point for the JSON `/v1/*` endpoints of the OpenAI family."""
+    state: AppState = request.app.state.oneapi
+    rt: RelayRuntime = state.relay
+    rid = request_id_of(request)
+    started = time.perf_counter()
+    try:
+        client_ip = request.client.host if request.client else ""
+        identity = await authenticate(request.headers, client_ip, rt.accounts, rt.ledger,
+                                      state.settings.token_key_prefix)
+        raw = await request.body()
+        body = _parse_body(raw, mode)
+        model = body.get("model") if isinstance(body.get("model"), str) else ""
+        model = model or path_model or DEFAULT_MODELS.get(mode, "")
+        if not model:
+            raise RelayError(400, "model is required", "invalid_text_request")
+        check_model_allowed(identity, model)
+        await rt.directory.fresh()
+        estimate_tokens = prompt_tokens(mode, body, model, state.options.get_bool("ApproximateTokenEnabled"))
+        price = price_of(model, model_ratio_overrides=state.options.ratios("ModelRatio"),
+                         completion_ratio_overrides=state.options.ratios("CompletionRatio"))
+        ratio = group_ratio(identity.user.group, state.options.ratios("GroupRatio"))
+        estimate = pre_consume_quota(estimate_tokens, max_output_tokens(body), price, ratio,
+                                     state.options.get_int("PreConsumedQuota"))
+        reservation = reserve(rt.ledger, identity, estimate)
+    except RelayError as err:
+        return err.response(rid)
+    rt.writer.notify()
+    job = Job(state=state, rt=rt, identity=identity, mode=mode, path=request.url.path, raw=raw, body=body,
+              model=model, stream=bool(body.get("stream")) and mode in STREAMABLE, request_id=rid,
+              started=started, prompt_estimate=estimate_tokens, reservation=reservation)
+    try:
+        return await _attempts(job)
+    except RelayError as err:
+        refund(rt.ledger, reservation)
+        rt.writer.notify()
+        return err.response(rid)
+
+
+def _pick(job: Job, exclude: set[int]) -> Channel | None:
+    pinned = job.identity.pinned_channel
+    if pinned is not None:
+        if pinned in exclude:
+            return None
+        channel = job.rt.directory.channel(pinned)
+        if channel is None:
+            raise RelayError(400, f"Invalid Channel Id: {pinned}", "invalid_channel")
+        if channel.status != 1:
+            raise RelayError(403, "The channel has been disabled", "channel_disabled")
+        return channel
+    return choose(job.rt.directory.candidates(job.identity.user.group, job.model), exclude)
+
+
+async def _attempts(job: Job) -> Response:
+    budget = job.state.options.get_int("RetryTimes")
+    doubled = False
+    exclude: set[int] = set()
+    last: RelayError | None = None
+    while True:
+        channel = _pick(job, exclude)
+        if channel is None:
+            if last is not None:
+                raise failures.final_error(last, len(job.tried))
+            group = job.identity.user.group
+            raise RelayError(503, f"No available channels for Model {job.model} under Group {group}",
+                             "model_not_found")
+        job.tried.append(channel.id)
+        try:
+            return await _call(job, channel)
+        except RelayError as err:
+            failures.after_failure(job.state, job.rt, job.identity.user.group, job.model, channel, err)
+            last = err
+            if job.identity.pinned_channel is not None or not is_retryable(err):
+                raise
+            if err.status == 429 and budget > 0 and not doubled:
+                budget, doubled = budget * 2, True
+            if budget <= 0:
+                raise failures.final_error(err, len(job.tried)) from None
+            budget -= 1
+            exclude.add(channel.id)
+
+
+async def _call(job: Job, channel: Channel) -> Response:
+    provider = provider_for(channel.type)
+    upstream_model = channel.upstream_model(job.model)
+    payload, reset = build_payload(job.raw, job.mode, job.stream, channel, provider, upstream_model,
+                                   job.state.settings)
+    job.system_prompt_reset = reset
+    try:
+        call = provider.prepare(channel, job.path, upstream_model, job.mode)
+    except ChannelConfigError as exc:
+        raise RelayError(500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error") from None
+    headers = {**call.headers, "Content-Type": "application/json"}
+    try:
+        resp = await job.rt.http.post(call.url, data=payload, headers=headers)
+    except TimeoutError:
+        raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
+    except aiohttp.ClientError as exc:
+        raise RelayError(502, f"do request failed: {exc}", "do_request_failed", type="upstream_error") from None
+    content_type = resp.headers.get("Content-Type", "")
+    if resp.status not in (200, 201) or (job.stream and content_type.startswith("application/json")):
+        try:
+            data = await resp.read()
+        except (aiohttp.ClientError, TimeoutError):
+            data = b""
+        finally:
+            resp.release()
+        raise upstream_error(resp.status, data)
+    if job.stream:
+        return _stream(job, channel, upstream_model, resp)
+    try:
+        data = await resp.read()
+    except TimeoutError:
+        raise RelayError(504, "upstream response timed out", "upstream_timeout") from None
+    except aiohttp.ClientError as exc:
+        raise RelayError(502, f"reading the upstream response failed: {exc}", "read_response_failed",
+                         type="upstream_error") from None
+    finally:
+        resp.release()
+    return _answer(job, channel, upstream_model, resp.status, content_type, data)
+
+
+def _answer(job: Job, channel: Channel, upstream_model: str, status: int, content_type: str,
+            data: bytes) -> Response:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        obj = None
+    usage = usage_from(obj)
+    if usage is None:
+        completion = count_text(response_text(obj), upstream_model) if obj is not None else 0
+        usage = Usage(prompt_tokens=job.prompt_estimate, completion_tokens=completion)
+    if isinstance(obj, dict) and upstream_model != job.model and "model" in obj:
+        obj["model"] = job.model
+        data = orjson.dumps(obj)
+    _settle(job, channel, upstream_model, usage)
+    return Response(data, status_code=status, media_type=content_type or "application/json")
+
+
+def _stream(job: Job, channel: Channel, upstream_model: str, resp: aiohttp.ClientResponse) -> Response:
+    watch = StreamUsage()
+    decoder = SSEDecoder()
+    rename = upstream_model != job.model
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in resp.content.iter_any():
+                events = decoder.feed(chunk)
+                for event in events:
+                    watch.observe(event.data)
+                yield _renamed(events, job.model) if rename else chunk
+            for event in decoder.finish():  # its bytes were already forwarded with the last chunk
+                watch.observe(event.data)
+                if rename:
+                    yield _renamed([event], job.model)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            err = RelayError(502, f"upstream stream broke: {exc}", "stream_interrupted", type="upstream_error")
+            yield data_frame(orjson.dumps(err.body(job.request_id)))
+        finally:
+            resp.close()
+            usage = watch.usage or Usage(prompt_tokens=job.prompt_estimate,
+                                         completion_tokens=count_text(watch.text, upstream_model))
+            _settle(job, channel, upstream_model, usage)
+
+    return StreamingResponse(relay(), status_code=200, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _renamed(events: list[Any], model: str) -> bytes:
+    """Frames with the client's model name in place of the mapped one."""
+    out: list[bytes] = []
+    for event in events:
+        try:
+            obj = orjson.loads(event.data)
+        except orjson.JSONDecodeError:
+            out.append(event.raw)
+            continue
+        if isinstance(obj, dict) and "model" in obj:
+            obj["model"] = model
+            out.append(data_frame(orjson.dumps(obj)))
+        else:
+            out.append(event.raw)
+    return b"".join(out)
+
+
+def _settle(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> None:
+    options = job.state.options
+    price = price_of(upstream_model, model_ratio_overrides=options.ratios("ModelRatio"),
+                     completion_ratio_overrides=options.ratios("CompletionRatio"),
+                     channel_model_configs=channel.model_configs)
+    ratio = group_ratio(job.identity.user.group, options.ratios("GroupRatio"))
+    quota = text_quota(usage, price, ratio, prompt_excludes_cache="claude" in upstream_model)
+    settle(job.rt.ledger, job.reservation, job.identity, Settlement(
+        quota=quota, usage=usage, price=price, group_ratio=ratio, model=upstream_model,
+        origin_model=job.model, channel_id=channel.id, is_stream=job.stream,
+        elapsed_ms=int((time.perf_counter() - job.started) * 1000), request_id=job.request_id,
+        system_prompt_reset=job.system_prompt_reset,
+    ), log_consume=options.get_bool("LogConsumeEnabled"))
+    job.rt.writer.notify()
+
+
+__all__ = ["relay_json", "request_id_of"]

@@ -1,0 +1,38 @@
+"""The `/v1/*` route table: plain Starlette endpoints reading raw bytes (no validation layer)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from oneapi.relay.errors import RelayError
+from oneapi.relay.modes import Mode
+from oneapi.relay.pipeline import relay_json, request_id_of
+
+
+def _json_endpoint(mode: Mode):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        return await relay_json(request, mode, request.path_params.get("model", ""))
+
+    endpoint.__name__ = f"relay_{mode.value}"
+    return endpoint
+
+
+async def not_implemented(request: Request) -> Response:
+    return RelayError(501, "API not implemented", "api_not_implemented").response(request_id_of(request))
+
+
+RELAY_ROUTES = [
+    Route("/v1/chat/completions", _json_endpoint(Mode.CHAT), methods=["POST"]),
+    Route("/v1/completions", _json_endpoint(Mode.COMPLETIONS), methods=["POST"]),
+    Route("/v1/embeddings", _json_endpoint(Mode.EMBEDDINGS), methods=["POST"]),
+    Route("/v1/engines/{model:path}/embeddings", _json_endpoint(Mode.EMBEDDINGS), methods=["POST"]),
+    Route("/v1/moderations", _json_endpoint(Mode.MODERATIONS), methods=["POST"]),
+    Route("/v1/images/variations", not_implemented, methods=["POST"]),
+    Route("/v1/files{rest:path}", not_implemented, methods=["GET", "POST", "DELETE"]),
+    Route("/v1/fine_tuning/jobs{rest:path}", not_implemented, methods=["GET", "POST", "DELETE"]),
+    Route("/v1/assistants{rest:path}", not_implemented, methods=["GET", "POST", "DELETE"]),
+    Route("/v1/threads{rest:path}", not_implemented, methods=["GET", "POST", "DELETE"]),
+    Route("/v1/models/{model:path}", not_implemented, methods=["DELETE"]),
+]

@@ -1,0 +1,39 @@
+"""The relay's per-worker machinery: account cache, ledger and its writer, channel directory, HTTP pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from oneapi.config import Settings
+from oneapi.db.engine import Database
+from oneapi.relay.directory import ChannelDirectory
+from oneapi.relay.upstream import open_session
+from oneapi.services.accounts import AccountCache
+from oneapi.services.billing_writer import BillingWriter
+from oneapi.services.ledger import QuotaLedger
+
+
+@dataclass
+class RelayRuntime:
+    ledger: QuotaLedger
+    writer: BillingWriter
+    accounts: AccountCache
+    directory: ChannelDirectory
+    http: aiohttp.ClientSession
+
+    @classmethod
+    async def start(cls, db: Database, settings: Settings) -> RelayRuntime:
+        ledger = QuotaLedger()
+        writer = BillingWriter(ledger, db, settings)
+        writer.start()
+        directory = ChannelDirectory(db)
+        await directory.reload()
+        return cls(ledger=ledger, writer=writer,
+                   accounts=AccountCache(db, ledger, writer, ttl=settings.sync_frequency),
+                   directory=directory, http=open_session(settings))
+
+    async def close(self) -> None:
+        await self.http.close()
+        await self.writer.close()

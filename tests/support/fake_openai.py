@@ -1,0 +1,178 @@
+"""A fake OpenAI upstream: a real aiohttp server on loopback that records what it receives.
+
+Speaks the wire format of chat completions (plain and SSE with a final usage chunk), completions,
+embeddings and moderations. Behaviour is scripted per test through `FakeOpenAI.script`: a queue
+of failures to give first (status + body), a delay before answering, whether to send usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Script:
+    failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    delay: float = 0.0
+    send_usage: bool = True
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+    cached_tokens: int = 0
+    reply: str = "Hello from the fake upstream."
+    stream_chunks: int = 5
+    chunk_pause: float = 0.0
+    big_chunk: int = 0  # bytes of one extra-large content delta in streams
+    tool_call: bool = False
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.script = Script()
+        self.started_streams = 0
+        self.finished_streams = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeOpenAI:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake upstream did not start")
+        return self
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            body = raw
+        self.received.append(Received(request.method, request.path, request.query_string,
+                                      dict(request.headers), body))
+        s = self.script
+        if s.delay:
+            await asyncio.sleep(s.delay)
+        if s.failures:
+            status, error = s.failures.pop(0)
+            return web.json_response(error, status=status)
+        path = request.path
+        model = body.get("model", "") if isinstance(body, dict) else ""
+        if path.endswith("/embeddings"):
+            return web.json_response(self._embeddings(body, model))
+        if path.endswith("/moderations"):
+            return web.json_response({"id": "modr-1", "model": model or "text-moderation-007",
+                                      "results": [{"flagged": False, "categories": {}, "category_scores": {}}]})
+        if isinstance(body, dict) and body.get("stream"):
+            return await self._stream(request, body, model)
+        return web.json_response(self._completion(body, model, path))
+
+    def _usage(self) -> dict[str, Any]:
+        s = self.script
+        usage: dict[str, Any] = {"prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens,
+                                 "total_tokens": s.prompt_tokens + s.completion_tokens}
+        if s.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": s.cached_tokens}
+        return usage
+
+    def _completion(self, body: Any, model: str, path: str) -> dict[str, Any]:
+        s = self.script
+        if path.endswith("/completions") and not path.endswith("/chat/completions"):
+            out: dict[str, Any] = {"id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
+                                   "model": model, "choices": [{"index": 0, "text": s.reply,
+                                                                "finish_reason": "stop"}]}
+        else:
+            message: dict[str, Any] = {"role": "assistant", "content": s.reply}
+            finish = "stop"
+            if s.tool_call:
+                message = {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]}
+                finish = "tool_calls"
+            out = {"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                   "model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+        if s.send_usage:
+            out["usage"] = self._usage()
+        return out
+
+    def _embeddings(self, body: Any, model: str) -> dict[str, Any]:
+        inputs = body.get("input") if isinstance(body, dict) else None
+        count = len(inputs) if isinstance(inputs, list) else 1
+        out: dict[str, Any] = {"object": "list", "model": model, "data": [
+            {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i in range(count)]}
+        if self.script.send_usage:
+            out["usage"] = {"prompt_tokens": self.script.prompt_tokens,
+                            "total_tokens": self.script.prompt_tokens}
+        return out
+
+    async def _stream(self, request: web.Request, body: dict[str, Any], model: str) -> web.StreamResponse:
+        s = self.script
+        self.started_streams += 1
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": model}
+        words = _split(s.reply, s.stream_chunks) if s.reply else []
+        await response.write(_frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant"},
+                                                          "finish_reason": None}]}))
+        for word in words:
+            if s.chunk_pause:
+                await asyncio.sleep(s.chunk_pause)
+            await response.write(_frame({**base, "choices": [{"index": 0, "delta": {"content": word},
+                                                              "finish_reason": None}]}))
+        if s.big_chunk:
+            await response.write(_frame({**base, "choices": [{"index": 0, "delta": {"content": "x" * s.big_chunk},
+                                                              "finish_reason": None}]}))
+        await response.write(_frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+        include = (body.get("stream_options") or {}).get("include_usage")
+        if s.send_usage and include:
+            await response.write(_frame({**base, "choices": [], "usage": self._usage()}))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        self.finished_streams += 1
+        return response
+
+
+def _frame(obj: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+def _split(text: str, n: int) -> list[str]:
+    size = max(1, -(-len(text) // n))
+    return [text[i:i + size] for i in range(0, len(text), size)]
