@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from oneapi.relay.errors import RelayError
@@ -35,8 +36,9 @@ def _label(token: TokenInfo) -> str:
     return f"API Key {token.name} (#{token.id})"
 
 
-async def authenticate(headers: dict[str, str], client_ip: str, accounts: AccountCache,
-                       ledger: QuotaLedger, key_prefix: str) -> Identity:
+async def authenticate(
+    headers: Mapping[str, str], client_ip: str, accounts: AccountCache, ledger: QuotaLedger, key_prefix: str
+) -> Identity:
     presented = presented_key(headers, key_prefix)
     if not presented.key:
         raise RelayError(401, "No token provided", "invalid_api_key")
@@ -48,27 +50,35 @@ async def authenticate(headers: dict[str, str], client_ip: str, accounts: Accoun
     if token.status == TOKEN_EXPIRED:
         raise RelayError(401, f"{_label(token)} has expired", "token_expired")
     if token.status != TOKEN_ENABLED:
-        raise RelayError(401, f"{_label(token)} status is not available (status: {token.status})",
-                         "token_not_available")
+        raise RelayError(
+            401, f"{_label(token)} status is not available (status: {token.status})", "token_not_available"
+        )
     if token.expired_time != -1 and token.expired_time < time.time():
         await accounts.set_token_status(token, presented.key, TOKEN_EXPIRED)
-        raise RelayError(401, f"{_label(token)} has expired at timestamp {token.expired_time}",
-                         "token_expired")
+        raise RelayError(
+            401, f"{_label(token)} has expired at timestamp {token.expired_time}", "token_expired"
+        )
     remain = ledger.token_balance.get(token.id, 0)
     if not token.unlimited and remain <= 0:
         await accounts.set_token_status(token, presented.key, TOKEN_EXHAUSTED)
-        raise RelayError(401, f"{_label(token)} quota has been used up (remaining: {remain})",
-                         "insufficient_token_quota")
+        raise RelayError(
+            401, f"{_label(token)} quota has been used up (remaining: {remain})", "insufficient_token_quota"
+        )
     if token.networks and not _ip_allowed(client_ip, token):
-        raise RelayError(403, f"This API key can only be used in the specified subnet: {token.subnet}, "
-                              f"current IP: {client_ip}", "ip_not_allowed")
+        raise RelayError(
+            403,
+            f"This API key can only be used in the specified subnet: {token.subnet}, current IP: {client_ip}",
+            "ip_not_allowed",
+        )
     user = await accounts.user(token.user_id)
     if user is None or user.status != USER_ENABLED:
         raise RelayError(403, "User has been banned", "user_banned")
     pinned = None
     if presented.pinned_channel is not None:
         if user.role < ROLE_ADMIN:
-            raise RelayError(403, "Ordinary users do not support specifying channels", "channel_pin_forbidden")
+            raise RelayError(
+                403, "Ordinary users do not support specifying channels", "channel_pin_forbidden"
+            )
         pinned = int(presented.pinned_channel)
     return Identity(token=token, user=user, key=presented.key, pinned_channel=pinned)
 
@@ -76,8 +86,9 @@ async def authenticate(headers: dict[str, str], client_ip: str, accounts: Accoun
 def check_model_allowed(identity: Identity, model: str) -> None:
     allowed = identity.token.models
     if allowed is not None and model and model not in allowed:
-        raise RelayError(403, f"This API key does not have permission to use the model: {model}",
-                         "model_not_allowed")
+        raise RelayError(
+            403, f"This API key does not have permission to use the model: {model}", "model_not_allowed"
+        )
 
 
 def _ip_allowed(client_ip: str, token: TokenInfo) -> bool:

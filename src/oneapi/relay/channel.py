@@ -46,7 +46,7 @@ class Channel:
         return mapped if isinstance(mapped, str) and mapped else requested
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Channel:
+    def from_row(cls, row: Mapping[Any, Any]) -> Channel:
         def split(text: str | None) -> tuple[str, ...]:
             return tuple(dict.fromkeys(p.strip() for p in (text or "").split(",") if p.strip()))
 
@@ -57,11 +57,20 @@ class Channel:
             config["api_version"] = other
         mapping = {k: v for k, v in _json_object(row.get("model_mapping")).items() if isinstance(v, str)}
         return cls(
-            id=int(row["id"]), type=int(row.get("type") or 0), name=row.get("name") or "",
-            key=(row.get("key") or "").strip(), status=int(row.get("status") or 0),
-            base_url=(row.get("base_url") or "").strip(), models=split(row.get("models")),
-            groups=split(row.get("group")) or ("default",), priority=int(row.get("priority") or 0),
-            weight=int(row.get("weight") or 0), model_mapping=mapping,
-            system_prompt=row.get("system_prompt") or "", config=config, other=other,
-            ratelimit=int(row.get("ratelimit") or 0), model_configs=_json_object(row.get("model_configs")),
+            id=int(row["id"]),
+            type=int(row.get("type") or 0),
+            name=row.get("name") or "",
+            key=(row.get("key") or "").strip(),
+            status=int(row.get("status") or 0),
+            base_url=(row.get("base_url") or "").strip(),
+            models=split(row.get("models")),
+            groups=split(row.get("group")) or ("default",),
+            priority=int(row.get("priority") or 0),
+            weight=int(row.get("weight") or 0),
+            model_mapping=mapping,
+            system_prompt=row.get("system_prompt") or "",
+            config=config,
+            other=other,
+            ratelimit=int(row.get("ratelimit") or 0),
+            model_configs=_json_object(row.get("model_configs")),
         )

@@ -42,10 +42,13 @@ class ChannelDirectory:
     async def reload(self) -> None:
         async with self._db.main.connect() as conn:
             channel_rows = (await conn.execute(select(channels))).mappings().all()
-            ability_rows = (await conn.execute(
-                select(abilities.c["group"], abilities.c.model, abilities.c.channel_id, abilities.c.priority)
-                .where(abilities.c.enabled.is_(True))
-            )).all()
+            ability_rows = (
+                await conn.execute(
+                    select(
+                        abilities.c["group"], abilities.c.model, abilities.c.channel_id, abilities.c.priority
+                    ).where(abilities.c.enabled.is_(True))
+                )
+            ).all()
         by_id = {int(r["id"]): Channel.from_row(r) for r in channel_rows}
         index: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
         for group, model, channel_id, priority in ability_rows:

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 _background: set[asyncio.Task[None]] = set()
 
 
-def after_failure(state: AppState, rt: RelayRuntime, group: str, model: str, channel: Channel,
-                  err: RelayError) -> None:
+def after_failure(
+    state: AppState, rt: RelayRuntime, group: str, model: str, channel: Channel, err: RelayError
+) -> None:
     """Suspend or disable the channel as One API does; never raises."""
     settings = state.settings
     if err.type == "one_api_error" and err.status < 500:
@@ -46,10 +47,12 @@ async def disable_channel(state: AppState, rt: RelayRuntime, channel_id: int, re
     """Status 3 (auto-disabled) and its abilities off, in one transaction."""
     try:
         async with state.db.main.begin() as conn:
-            await conn.execute(update(channels).where(channels.c.id == channel_id)
-                               .values(status=CHANNEL_AUTO_DISABLED))
-            await conn.execute(update(abilities).where(abilities.c.channel_id == channel_id)
-                               .values(enabled=False))
+            await conn.execute(
+                update(channels).where(channels.c.id == channel_id).values(status=CHANNEL_AUTO_DISABLED)
+            )
+            await conn.execute(
+                update(abilities).where(abilities.c.channel_id == channel_id).values(enabled=False)
+            )
         rt.directory.invalidate()
         log.warning("channel #%d disabled automatically: %s", channel_id, reason)
     except Exception:
@@ -61,8 +64,10 @@ def final_error(err: RelayError, channels_tried: int) -> RelayError:
     if err.status != 429:
         return err
     if channels_tried > 1:
-        message = (f"All available channels ({channels_tried}) for this model are currently rate limited, "
-                   "please try again later")
+        message = (
+            f"All available channels ({channels_tried}) for this model are currently rate limited, "
+            "please try again later"
+        )
     else:
         message = "The current group load is saturated, please try again later"
     return RelayError(429, message, err.code, type=err.type, param=err.param)

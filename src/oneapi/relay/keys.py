@@ -19,7 +19,7 @@ def presented_key(headers: Mapping[str, str], prefix: str) -> PresentedKey:
         raw = raw[7:].strip()
     for p in (prefix, "sk-", "laisky-"):
         if p and raw.startswith(p):
-            raw = raw[len(p):]
+            raw = raw[len(p) :]
     key, sep, suffix = raw.rpartition("-")
     if sep and key and suffix.isdigit():
         return PresentedKey(key, suffix)

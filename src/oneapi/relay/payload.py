@@ -25,12 +25,19 @@ def apply_system_prompt(body: dict[str, Any], prompt: str) -> bool:
     return True
 
 
-def build_payload(raw: bytes, mode: Mode, stream: bool, channel: Channel, provider: Provider,
-                  upstream_model: str, settings: Settings) -> tuple[bytes, bool]:
+def build_payload(
+    raw: bytes,
+    mode: Mode,
+    stream: bool,
+    channel: Channel,
+    provider: Provider,
+    upstream_model: str,
+    settings: Settings,
+) -> tuple[bytes, bool]:
     """(bytes to send, whether the system prompt was reset). A fresh parse each attempt: no leaks."""
     body = orjson.loads(raw)
     changed = False
-    if body.get("model") != upstream_model and "model" in body:
+    if body.get("model") != upstream_model:  # mapped, or defaulted (moderations, engines path)
         body["model"] = upstream_model
         changed = True
     reset = mode is Mode.CHAT and apply_system_prompt(body, channel.system_prompt)

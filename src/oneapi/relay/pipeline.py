@@ -36,8 +36,12 @@ from oneapi.relay.usage import StreamUsage, response_text, usage_from
 from oneapi.services.pricing import Usage, group_ratio, pre_consume_quota, price_of, text_quota
 from oneapi.state import AppState
 
-DEFAULT_MODELS = {Mode.MODERATIONS: "text-moderation-stable", Mode.IMAGES_GENERATIONS: "dall-e-2",
-                  Mode.AUDIO_TRANSCRIPTION: "whisper-1", Mode.AUDIO_TRANSLATION: "whisper-1"}
+DEFAULT_MODELS = {
+    Mode.MODERATIONS: "text-moderation-stable",
+    Mode.IMAGES_GENERATIONS: "dall-e-2",
+    Mode.AUDIO_TRANSCRIPTION: "whisper-1",
+    Mode.AUDIO_TRANSLATION: "whisper-1",
+}
 STREAMABLE = {Mode.CHAT, Mode.COMPLETIONS}
 
 
@@ -84,8 +88,9 @@ async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Resp
     started = time.perf_counter()
     try:
         client_ip = request.client.host if request.client else ""
-        identity = await authenticate(request.headers, client_ip, rt.accounts, rt.ledger,
-                                      state.settings.token_key_prefix)
+        identity = await authenticate(
+            request.headers, client_ip, rt.accounts, rt.ledger, state.settings.token_key_prefix
+        )
         raw = await request.body()
         body = _parse_body(raw, mode)
         model = body.get("model") if isinstance(body.get("model"), str) else ""
@@ -95,18 +100,34 @@ async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Resp
         check_model_allowed(identity, model)
         await rt.directory.fresh()
         estimate_tokens = prompt_tokens(mode, body, model, state.options.get_bool("ApproximateTokenEnabled"))
-        price = price_of(model, model_ratio_overrides=state.options.ratios("ModelRatio"),
-                         completion_ratio_overrides=state.options.ratios("CompletionRatio"))
+        price = price_of(
+            model,
+            model_ratio_overrides=state.options.ratios("ModelRatio"),
+            completion_ratio_overrides=state.options.ratios("CompletionRatio"),
+        )
         ratio = group_ratio(identity.user.group, state.options.ratios("GroupRatio"))
-        estimate = pre_consume_quota(estimate_tokens, max_output_tokens(body), price, ratio,
-                                     state.options.get_int("PreConsumedQuota"))
+        estimate = pre_consume_quota(
+            estimate_tokens, max_output_tokens(body), price, ratio, state.options.get_int("PreConsumedQuota")
+        )
         reservation = reserve(rt.ledger, identity, estimate)
     except RelayError as err:
         return err.response(rid)
     rt.writer.notify()
-    job = Job(state=state, rt=rt, identity=identity, mode=mode, path=request.url.path, raw=raw, body=body,
-              model=model, stream=bool(body.get("stream")) and mode in STREAMABLE, request_id=rid,
-              started=started, prompt_estimate=estimate_tokens, reservation=reservation)
+    job = Job(
+        state=state,
+        rt=rt,
+        identity=identity,
+        mode=mode,
+        path=request.url.path,
+        raw=raw,
+        body=body,
+        model=model,
+        stream=bool(body.get("stream")) and mode in STREAMABLE,
+        request_id=rid,
+        started=started,
+        prompt_estimate=estimate_tokens,
+        reservation=reservation,
+    )
     try:
         return await _attempts(job)
     except RelayError as err:
@@ -140,8 +161,9 @@ async def _attempts(job: Job) -> Response:
             if last is not None:
                 raise failures.final_error(last, len(job.tried))
             group = job.identity.user.group
-            raise RelayError(503, f"No available channels for Model {job.model} under Group {group}",
-                             "model_not_found")
+            raise RelayError(
+                503, f"No available channels for Model {job.model} under Group {group}", "model_not_found"
+            )
         job.tried.append(channel.id)
         try:
             return await _call(job, channel)
@@ -161,20 +183,25 @@ async def _attempts(job: Job) -> Response:
 async def _call(job: Job, channel: Channel) -> Response:
     provider = provider_for(channel.type)
     upstream_model = channel.upstream_model(job.model)
-    payload, reset = build_payload(job.raw, job.mode, job.stream, channel, provider, upstream_model,
-                                   job.state.settings)
+    payload, reset = build_payload(
+        job.raw, job.mode, job.stream, channel, provider, upstream_model, job.state.settings
+    )
     job.system_prompt_reset = reset
     try:
         call = provider.prepare(channel, job.path, upstream_model, job.mode)
     except ChannelConfigError as exc:
-        raise RelayError(500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error") from None
+        raise RelayError(
+            500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error"
+        ) from None
     headers = {**call.headers, "Content-Type": "application/json"}
     try:
         resp = await job.rt.http.post(call.url, data=payload, headers=headers)
     except TimeoutError:
         raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
     except aiohttp.ClientError as exc:
-        raise RelayError(502, f"do request failed: {exc}", "do_request_failed", type="upstream_error") from None
+        raise RelayError(
+            502, f"do request failed: {exc}", "do_request_failed", type="upstream_error"
+        ) from None
     content_type = resp.headers.get("Content-Type", "")
     if resp.status not in (200, 201) or (job.stream and content_type.startswith("application/json")):
         try:
@@ -191,15 +218,17 @@ async def _call(job: Job, channel: Channel) -> Response:
     except TimeoutError:
         raise RelayError(504, "upstream response timed out", "upstream_timeout") from None
     except aiohttp.ClientError as exc:
-        raise RelayError(502, f"reading the upstream response failed: {exc}", "read_response_failed",
-                         type="upstream_error") from None
+        raise RelayError(
+            502, f"reading the upstream response failed: {exc}", "read_response_failed", type="upstream_error"
+        ) from None
     finally:
         resp.release()
     return _answer(job, channel, upstream_model, resp.status, content_type, data)
 
 
-def _answer(job: Job, channel: Channel, upstream_model: str, status: int, content_type: str,
-            data: bytes) -> Response:
+def _answer(
+    job: Job, channel: Channel, upstream_model: str, status: int, content_type: str, data: bytes
+) -> Response:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -232,16 +261,23 @@ def _stream(job: Job, channel: Channel, upstream_model: str, resp: aiohttp.Clien
                 if rename:
                     yield _renamed([event], job.model)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            err = RelayError(502, f"upstream stream broke: {exc}", "stream_interrupted", type="upstream_error")
+            err = RelayError(
+                502, f"upstream stream broke: {exc}", "stream_interrupted", type="upstream_error"
+            )
             yield data_frame(orjson.dumps(err.body(job.request_id)))
         finally:
             resp.close()
-            usage = watch.usage or Usage(prompt_tokens=job.prompt_estimate,
-                                         completion_tokens=count_text(watch.text, upstream_model))
+            usage = watch.usage or Usage(
+                prompt_tokens=job.prompt_estimate, completion_tokens=count_text(watch.text, upstream_model)
+            )
             _settle(job, channel, upstream_model, usage)
 
-    return StreamingResponse(relay(), status_code=200, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        relay(),
+        status_code=200,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _renamed(events: list[Any], model: str) -> bytes:
@@ -263,17 +299,33 @@ def _renamed(events: list[Any], model: str) -> bytes:
 
 def _settle(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> None:
     options = job.state.options
-    price = price_of(upstream_model, model_ratio_overrides=options.ratios("ModelRatio"),
-                     completion_ratio_overrides=options.ratios("CompletionRatio"),
-                     channel_model_configs=channel.model_configs)
+    price = price_of(
+        upstream_model,
+        model_ratio_overrides=options.ratios("ModelRatio"),
+        completion_ratio_overrides=options.ratios("CompletionRatio"),
+        channel_model_configs=channel.model_configs,
+    )
     ratio = group_ratio(job.identity.user.group, options.ratios("GroupRatio"))
     quota = text_quota(usage, price, ratio, prompt_excludes_cache="claude" in upstream_model)
-    settle(job.rt.ledger, job.reservation, job.identity, Settlement(
-        quota=quota, usage=usage, price=price, group_ratio=ratio, model=upstream_model,
-        origin_model=job.model, channel_id=channel.id, is_stream=job.stream,
-        elapsed_ms=int((time.perf_counter() - job.started) * 1000), request_id=job.request_id,
-        system_prompt_reset=job.system_prompt_reset,
-    ), log_consume=options.get_bool("LogConsumeEnabled"))
+    settle(
+        job.rt.ledger,
+        job.reservation,
+        job.identity,
+        Settlement(
+            quota=quota,
+            usage=usage,
+            price=price,
+            group_ratio=ratio,
+            model=upstream_model,
+            origin_model=job.model,
+            channel_id=channel.id,
+            is_stream=job.stream,
+            elapsed_ms=int((time.perf_counter() - job.started) * 1000),
+            request_id=job.request_id,
+            system_prompt_reset=job.system_prompt_reset,
+        ),
+        log_consume=options.get_bool("LogConsumeEnabled"),
+    )
     job.rt.writer.notify()
 
 

@@ -11,8 +11,11 @@ from oneapi.relay.directory import Candidate
 MAX_WEIGHT = 2**40
 
 
-def choose(candidates: list[Candidate], exclude: Collection[int] = (), rng: random.Random | None = None,
-           ) -> Channel | None:
+def choose(
+    candidates: list[Candidate],
+    exclude: Collection[int] = (),
+    rng: random.Random | None = None,
+) -> Channel | None:
     """Pick from the highest-priority tier not excluded; lower tiers only once a tier is exhausted."""
     pool = [c for c in candidates if c.channel.id not in exclude]
     if not pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import aiohttp
@@ -9,6 +10,7 @@ import aiohttp
 from oneapi.config import Settings
 from oneapi.db.engine import Database
 from oneapi.relay.directory import ChannelDirectory
+from oneapi.relay.metering import warm_up
 from oneapi.relay.upstream import open_session
 from oneapi.services.accounts import AccountCache
 from oneapi.services.billing_writer import BillingWriter
@@ -30,9 +32,15 @@ class RelayRuntime:
         writer.start()
         directory = ChannelDirectory(db)
         await directory.reload()
-        return cls(ledger=ledger, writer=writer,
-                   accounts=AccountCache(db, ledger, writer, ttl=settings.sync_frequency),
-                   directory=directory, http=open_session(settings))
+        # Building the token encoders takes about a second: never on the event loop mid-request.
+        await asyncio.to_thread(warm_up)
+        return cls(
+            ledger=ledger,
+            writer=writer,
+            accounts=AccountCache(db, ledger, writer, ttl=settings.sync_frequency),
+            directory=directory,
+            http=open_session(settings),
+        )
 
     async def close(self) -> None:
         await self.http.close()

@@ -8,14 +8,31 @@ import orjson
 
 from oneapi.relay.errors import RelayError
 
-RETRY_HINTS = ("retry your request", "try again", "overloaded", "temporarily unavailable",
-               "server is busy", "high load", "capacity limit")
+RETRY_HINTS = (
+    "retry your request",
+    "try again",
+    "overloaded",
+    "temporarily unavailable",
+    "server is busy",
+    "high load",
+    "capacity limit",
+)
 AUTH_TYPES = {"authentication_error", "permission_error", "insufficient_quota", "forbidden"}
 AUTH_CODES = {"invalid_api_key", "account_deactivated", "insufficient_quota"}
-DISABLE_HINTS = ("your access was terminated", "violation of our policies", "your credit balance is too low",
-                 "organization has been disabled", "credit", "balance", "permission denied",
-                 "organization has been restricted", "api key not valid", "api key expired",
-                 "insufficient balance", "已欠费")
+DISABLE_HINTS = (
+    "your access was terminated",
+    "violation of our policies",
+    "your credit balance is too low",
+    "organization has been disabled",
+    "credit",
+    "balance",
+    "permission denied",
+    "organization has been restricted",
+    "api key not valid",
+    "api key expired",
+    "insufficient balance",
+    "已欠费",
+)
 
 
 def upstream_error(status: int, body: bytes) -> RelayError:
@@ -39,14 +56,24 @@ def upstream_error(status: int, body: bytes) -> RelayError:
     message = str(error.get("message") or f"bad response status code {status}")
     err_type = str(error.get("type") or "upstream_error")
     code = error.get("code")
-    return RelayError(status, message, str(code) if code not in (None, "") else "bad_response_status_code",
-                      type=err_type, param=str(error.get("param") or status))
+    return RelayError(
+        status,
+        message,
+        str(code) if code not in (None, "") else "bad_response_status_code",
+        type=err_type,
+        param=str(error.get("param") or status),
+    )
 
 
 def is_auth_failure(err: RelayError) -> bool:
     text = err.message.lower()
-    return (err.status in (401, 403) or err.type in AUTH_TYPES or err.code in AUTH_CODES
-            or "invalid api key" in text or "api key not valid" in text)
+    return (
+        err.status in (401, 403)
+        or err.type in AUTH_TYPES
+        or err.code in AUTH_CODES
+        or "invalid api key" in text
+        or "api key not valid" in text
+    )
 
 
 def should_disable(err: RelayError) -> bool:

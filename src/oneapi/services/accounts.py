@@ -36,7 +36,7 @@ class TokenInfo:
     networks: tuple[Network, ...]
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> TokenInfo:
+    def from_row(cls, row: Mapping[Any, Any]) -> TokenInfo:
         models_raw = (row.get("models") or "").strip()
         models = frozenset(m.strip() for m in models_raw.split(",") if m.strip()) if models_raw else None
         subnet = (row.get("subnet") or "").strip()
@@ -48,9 +48,14 @@ class TokenInfo:
                 except ValueError:
                     continue
         return cls(
-            id=int(row["id"]), user_id=int(row["user_id"] or 0), name=row.get("name") or "",
-            status=int(row.get("status") or 0), expired_time=int(row.get("expired_time") or -1),
-            unlimited=bool(row.get("unlimited_quota")), models=models, subnet=subnet,
+            id=int(row["id"]),
+            user_id=int(row["user_id"] or 0),
+            name=row.get("name") or "",
+            status=int(row.get("status") or 0),
+            expired_time=int(row.get("expired_time") or -1),
+            unlimited=bool(row.get("unlimited_quota")),
+            models=models,
+            subnet=subnet,
             networks=tuple(networks),
         )
 
@@ -97,8 +102,13 @@ class AccountCache:
                 row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
             info = None
             if row is not None:
-                info = UserInfo(id=user_id, username=row["username"] or "", group=row["group"] or "default",
-                                status=int(row["status"] or 0), role=int(row["role"] or 0))
+                info = UserInfo(
+                    id=user_id,
+                    username=row["username"] or "",
+                    group=row["group"] or "default",
+                    status=int(row["status"] or 0),
+                    role=int(row["role"] or 0),
+                )
                 self._ledger.load_user(user_id, int(row["quota"] or 0))
         self._users[user_id] = (time.monotonic() + self._ttl, info)
         return info

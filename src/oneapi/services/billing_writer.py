@@ -89,8 +89,9 @@ class BillingWriter:
             try:
                 await self._write_main(batch)
             except Exception:
-                log.exception("billing flush failed; %d log rows and quota moves kept for retry",
-                              len(batch.logs))
+                log.exception(
+                    "billing flush failed; %d log rows and quota moves kept for retry", len(batch.logs)
+                )
                 self.ledger.failed()
                 self._failures += 1
                 return False
@@ -112,20 +113,30 @@ class BillingWriter:
             return
         async with self.db.main.begin() as conn:
             if batch.users:
-                await conn.execute(_USER_UPDATE, [
-                    {"b_id": uid, "b_quota": d.quota, "b_used": d.used_quota, "b_count": d.request_count}
-                    for uid, d in sorted(batch.users.items())
-                ])
+                await conn.execute(
+                    _USER_UPDATE,
+                    [
+                        {"b_id": uid, "b_quota": d.quota, "b_used": d.used_quota, "b_count": d.request_count}
+                        for uid, d in sorted(batch.users.items())
+                    ],
+                )
             if batch.tokens:
-                await conn.execute(_TOKEN_UPDATE, [
-                    {"b_id": tid, "b_remain": d.remain_quota, "b_used": d.used_quota,
-                     "b_accessed": d.accessed_time}
-                    for tid, d in sorted(batch.tokens.items())
-                ])
+                await conn.execute(
+                    _TOKEN_UPDATE,
+                    [
+                        {
+                            "b_id": tid,
+                            "b_remain": d.remain_quota,
+                            "b_used": d.used_quota,
+                            "b_accessed": d.accessed_time,
+                        }
+                        for tid, d in sorted(batch.tokens.items())
+                    ],
+                )
             if batch.channels:
-                await conn.execute(_CHANNEL_UPDATE, [
-                    {"b_id": cid, "b_used": q} for cid, q in sorted(batch.channels.items())
-                ])
+                await conn.execute(
+                    _CHANNEL_UPDATE, [{"b_id": cid, "b_used": q} for cid, q in sorted(batch.channels.items())]
+                )
             for row in batch.costs.values():
                 await upsert(conn, user_request_costs, row, ["request_id"], ["quota", "updated_at"])
 

@@ -74,7 +74,7 @@ class QuotaLedger:
         self.token_balance[token_id] = db_remain + self.unwritten_token_delta(token_id)
 
     # movements -------------------------------------------------------------------------------
-    def move(self, user_id: int, token_id: int, amount: int, *, limited_token: bool, now: int) -> None:
+    def move(self, user_id: int, token_id: int, amount: int, *, limited: bool, now: int) -> None:
         """Debit `amount` (negative = refund) from the user and, if limited, the token's remainder."""
         if amount == 0:
             return
@@ -84,7 +84,7 @@ class QuotaLedger:
         token = self._pending.tokens.setdefault(token_id, TokenDelta())
         token.used_quota += amount
         token.accessed_time = now
-        if limited_token:
+        if limited:
             self.token_balance[token_id] = self.token_balance.get(token_id, 0) - amount
             token.remain_quota -= amount
 
