@@ -34,7 +34,8 @@ def relay(server: LiveServer, root: Api, make_user: Callable[..., Api], db: sa.E
 def test_chat_completion_is_relayed_and_billed(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream)
     reply = relay.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}])
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}]
+    )
     assert reply.choices[0].message.content == "Hello from the fake upstream."
     sent = upstream.received[-1]
     assert sent.path == "/v1/chat/completions"
@@ -54,7 +55,8 @@ def test_chat_completion_is_relayed_and_billed(relay: RelaySetup, upstream: Fake
 def test_every_response_has_a_request_id(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream)
     raw = relay.client().chat.completions.with_raw_response.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}]
+    )
     rid = raw.headers["x-oneapi-request-id"]
     assert len(rid) >= 20 and rid.isdigit()
     relay.wait_flushed(1)
@@ -64,7 +66,8 @@ def test_every_response_has_a_request_id(relay: RelaySetup, upstream: FakeOpenAI
 def test_stream_is_relayed_chunk_by_chunk_with_usage(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream)
     stream = relay.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True)
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text == "Hello from the fake upstream."
     assert upstream.received[-1].body["stream_options"] == {"include_usage": True}
@@ -77,7 +80,8 @@ def test_stream_chunk_larger_than_64k_survives(relay: RelaySetup, upstream: Fake
     relay.add_channel(upstream)
     upstream.script.big_chunk = 200_000
     stream = relay.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True)
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert text.endswith("x" * 200_000)
 
@@ -85,8 +89,11 @@ def test_stream_chunk_larger_than_64k_survives(relay: RelaySetup, upstream: Fake
 def test_stream_without_upstream_usage_is_counted_locally(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream)
     upstream.script.send_usage = False
-    list(relay.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True))
+    list(
+        relay.client().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+    )
     relay.wait_flushed(1)
     completion = relay.scalar("SELECT completion_tokens FROM logs WHERE type = 2")
     prompt = relay.scalar("SELECT prompt_tokens FROM logs WHERE type = 2")
@@ -97,7 +104,8 @@ def test_stream_without_upstream_usage_is_counted_locally(relay: RelaySetup, ups
 def test_model_mapping_is_hidden_from_the_client(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream, model_mapping='{"gpt-4o-mini": "gpt-4o"}')
     reply = relay.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
     assert upstream.received[-1].body["model"] == "gpt-4o"
     assert reply.model == "gpt-4o-mini"
     relay.wait_flushed(1)
@@ -108,16 +116,19 @@ def test_model_mapping_is_hidden_from_the_client(relay: RelaySetup, upstream: Fa
 def test_channel_system_prompt_is_forced(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream, system_prompt="You are terse.")
     relay.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "system", "content": "Be verbose"},
-                                       {"role": "user", "content": "hi"}])
+        model="gpt-4o-mini",
+        messages=[{"role": "system", "content": "Be verbose"}, {"role": "user", "content": "hi"}],
+    )
     assert upstream.received[-1].body["messages"][0] == {"role": "system", "content": "You are terse."}
 
 
 def test_unknown_fields_reach_the_upstream_untouched(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream)
     relay.client().chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
-        extra_body={"x_custom_field": {"nested": [1, 2, 3]}})
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        extra_body={"x_custom_field": {"nested": [1, 2, 3]}},
+    )
     assert upstream.received[-1].body["x_custom_field"] == {"nested": [1, 2, 3]}
 
 
@@ -131,20 +142,25 @@ def test_retry_moves_to_the_next_channel_after_a_500(
         relay.add_channel(upstream, name="good", priority=0)
         assert root.put("/api/option/", json={"key": "RetryTimes", "value": "2"})["success"]
         reply = relay.client().chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
         assert reply.choices[0].message.content == "Hello from the fake upstream."
         assert len(broken.received) == 1 and len(upstream.received) == 1
     finally:
         broken.stop()
 
 
-def test_upstream_error_passes_through_with_status_and_refund(relay: RelaySetup, upstream: FakeOpenAI) -> None:
+def test_upstream_error_passes_through_with_status_and_refund(
+    relay: RelaySetup, upstream: FakeOpenAI
+) -> None:
     relay.add_channel(upstream)
-    upstream.script.failures = [(400, {"error": {"message": "bad things", "type": "invalid_request_error",
-                                                 "code": "bad_thing"}})]
+    upstream.script.failures = [
+        (400, {"error": {"message": "bad things", "type": "invalid_request_error", "code": "bad_thing"}})
+    ]
     with pytest.raises(openai.BadRequestError) as info:
-        relay.client().chat.completions.create(model="gpt-4o-mini",
-                                               messages=[{"role": "user", "content": "hi"}])
+        relay.client().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
     assert info.value.status_code == 400
     assert "bad things (request id: " in str(info.value)
     body = info.value.body
@@ -157,11 +173,13 @@ def test_429_suspends_the_channel(relay: RelaySetup, upstream: FakeOpenAI) -> No
     relay.add_channel(upstream)
     upstream.script.failures = [(429, {"error": {"message": "slow down", "type": "rate_limit"}})]
     with pytest.raises(openai.RateLimitError):
-        relay.client().chat.completions.create(model="gpt-4o-mini",
-                                               messages=[{"role": "user", "content": "hi"}])
+        relay.client().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
     with pytest.raises(openai.APIStatusError) as info:
-        relay.client().chat.completions.create(model="gpt-4o-mini",
-                                               messages=[{"role": "user", "content": "hi"}])
+        relay.client().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
     assert info.value.status_code == 503
     assert len(upstream.received) == 1
 
@@ -169,8 +187,9 @@ def test_429_suspends_the_channel(relay: RelaySetup, upstream: FakeOpenAI) -> No
 def test_no_channel_for_the_model_is_503(relay: RelaySetup, upstream: FakeOpenAI) -> None:
     relay.add_channel(upstream)
     with pytest.raises(openai.APIStatusError) as info:
-        relay.client().chat.completions.create(model="no-such-model",
-                                               messages=[{"role": "user", "content": "hi"}])
+        relay.client().chat.completions.create(
+            model="no-such-model", messages=[{"role": "user", "content": "hi"}]
+        )
     assert info.value.status_code == 503
     assert "No available channels for Model no-such-model under Group default" in str(info.value)
 
@@ -179,14 +198,17 @@ def test_bad_keys_are_refused_with_401(relay: RelaySetup, upstream: FakeOpenAI) 
     relay.add_channel(upstream)
     with pytest.raises(openai.AuthenticationError) as info:
         relay.client(key="sk-" + "x" * 48).chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
     assert "token not found for key" in str(info.value)
 
 
 def test_body_that_is_not_json_is_a_400(relay: RelaySetup, upstream: FakeOpenAI) -> None:
-    response = relay.user.http.post(relay.server.url + "/v1/chat/completions", content=b"{not json",
-                                    headers={"Authorization": f"Bearer {relay.key}",
-                                             "Content-Type": "application/json"})
+    response = relay.user.http.post(
+        relay.server.url + "/v1/chat/completions",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {relay.key}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_text_request"
 
@@ -195,8 +217,9 @@ def test_model_allow_list_is_enforced(relay: RelaySetup, upstream: FakeOpenAI) -
     relay.add_channel(upstream)
     key = relay.make_key(name="narrow", models="gpt-4o")
     with pytest.raises(openai.PermissionDeniedError) as info:
-        relay.client(key=key).chat.completions.create(model="gpt-4o-mini",
-                                                      messages=[{"role": "user", "content": "hi"}])
+        relay.client(key=key).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
     assert "does not have permission to use the model: gpt-4o-mini" in str(info.value)
 
 
@@ -212,7 +235,8 @@ def test_embeddings_and_moderations(relay: RelaySetup, upstream: FakeOpenAI) -> 
 
 
 def test_not_implemented_routes_are_501(relay: RelaySetup) -> None:
-    response = relay.user.http.get(relay.server.url + "/v1/files",
-                                   headers={"Authorization": f"Bearer {relay.key}"})
+    response = relay.user.http.get(
+        relay.server.url + "/v1/files", headers={"Authorization": f"Bearer {relay.key}"}
+    )
     assert response.status_code == 501
     assert response.json()["error"]["code"] == "api_not_implemented"

@@ -84,8 +84,9 @@ class FakeOpenAI:
             body = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             body = raw
-        self.received.append(Received(request.method, request.path, request.query_string,
-                                      dict(request.headers), body))
+        self.received.append(
+            Received(request.method, request.path, request.query_string, dict(request.headers), body)
+        )
         s = self.script
         if s.delay:
             await asyncio.sleep(s.delay)
@@ -97,16 +98,24 @@ class FakeOpenAI:
         if path.endswith("/embeddings"):
             return web.json_response(self._embeddings(body, model))
         if path.endswith("/moderations"):
-            return web.json_response({"id": "modr-1", "model": model or "text-moderation-007",
-                                      "results": [{"flagged": False, "categories": {}, "category_scores": {}}]})
+            return web.json_response(
+                {
+                    "id": "modr-1",
+                    "model": model or "text-moderation-007",
+                    "results": [{"flagged": False, "categories": {}, "category_scores": {}}],
+                }
+            )
         if isinstance(body, dict) and body.get("stream"):
             return await self._stream(request, body, model)
         return web.json_response(self._completion(body, model, path))
 
     def _usage(self) -> dict[str, Any]:
         s = self.script
-        usage: dict[str, Any] = {"prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens,
-                                 "total_tokens": s.prompt_tokens + s.completion_tokens}
+        usage: dict[str, Any] = {
+            "prompt_tokens": s.prompt_tokens,
+            "completion_tokens": s.completion_tokens,
+            "total_tokens": s.prompt_tokens + s.completion_tokens,
+        }
         if s.cached_tokens:
             usage["prompt_tokens_details"] = {"cached_tokens": s.cached_tokens}
         return usage
@@ -114,19 +123,36 @@ class FakeOpenAI:
     def _completion(self, body: Any, model: str, path: str) -> dict[str, Any]:
         s = self.script
         if path.endswith("/completions") and not path.endswith("/chat/completions"):
-            out: dict[str, Any] = {"id": "cmpl-1", "object": "text_completion", "created": int(time.time()),
-                                   "model": model, "choices": [{"index": 0, "text": s.reply,
-                                                                "finish_reason": "stop"}]}
+            out: dict[str, Any] = {
+                "id": "cmpl-1",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "text": s.reply, "finish_reason": "stop"}],
+            }
         else:
             message: dict[str, Any] = {"role": "assistant", "content": s.reply}
             finish = "stop"
             if s.tool_call:
-                message = {"role": "assistant", "content": None, "tool_calls": [
-                    {"id": "call_1", "type": "function",
-                     "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]}
+                message = {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                        }
+                    ],
+                }
                 finish = "tool_calls"
-            out = {"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
-                   "model": model, "choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+            out = {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            }
         if s.send_usage:
             out["usage"] = self._usage()
         return out
@@ -134,11 +160,16 @@ class FakeOpenAI:
     def _embeddings(self, body: Any, model: str) -> dict[str, Any]:
         inputs = body.get("input") if isinstance(body, dict) else None
         count = len(inputs) if isinstance(inputs, list) else 1
-        out: dict[str, Any] = {"object": "list", "model": model, "data": [
-            {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i in range(count)]}
+        out: dict[str, Any] = {
+            "object": "list",
+            "model": model,
+            "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i in range(count)],
+        }
         if self.script.send_usage:
-            out["usage"] = {"prompt_tokens": self.script.prompt_tokens,
-                            "total_tokens": self.script.prompt_tokens}
+            out["usage"] = {
+                "prompt_tokens": self.script.prompt_tokens,
+                "total_tokens": self.script.prompt_tokens,
+            }
         return out
 
     async def _stream(self, request: web.Request, body: dict[str, Any], model: str) -> web.StreamResponse:
@@ -146,20 +177,36 @@ class FakeOpenAI:
         self.started_streams += 1
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": model}
+        base = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
         words = _split(s.reply, s.stream_chunks) if s.reply else []
-        await response.write(_frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant"},
-                                                          "finish_reason": None}]}))
+        await response.write(
+            _frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
+        )
         for word in words:
             if s.chunk_pause:
                 await asyncio.sleep(s.chunk_pause)
-            await response.write(_frame({**base, "choices": [{"index": 0, "delta": {"content": word},
-                                                              "finish_reason": None}]}))
+            await response.write(
+                _frame({**base, "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]})
+            )
         if s.big_chunk:
-            await response.write(_frame({**base, "choices": [{"index": 0, "delta": {"content": "x" * s.big_chunk},
-                                                              "finish_reason": None}]}))
-        await response.write(_frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+            await response.write(
+                _frame(
+                    {
+                        **base,
+                        "choices": [
+                            {"index": 0, "delta": {"content": "x" * s.big_chunk}, "finish_reason": None}
+                        ],
+                    }
+                )
+            )
+        await response.write(
+            _frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        )
         include = (body.get("stream_options") or {}).get("include_usage")
         if s.send_usage and include:
             await response.write(_frame({**base, "choices": [], "usage": self._usage()}))
@@ -175,4 +222,4 @@ def _frame(obj: dict[str, Any]) -> bytes:
 
 def _split(text: str, n: int) -> list[str]:
     size = max(1, -(-len(text) // n))
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]

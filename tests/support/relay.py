@@ -23,13 +23,21 @@ class RelaySetup:
     db: sa.Engine
 
     def client(self, key: str | None = None, max_retries: int = 0) -> openai.OpenAI:
-        return openai.OpenAI(api_key=key or self.key, base_url=self.server.url + "/v1", max_retries=max_retries,
-                             timeout=30)
+        return openai.OpenAI(
+            api_key=key or self.key, base_url=self.server.url + "/v1", max_retries=max_retries, timeout=30
+        )
 
     def add_channel(self, upstream: FakeOpenAI, **fields: Any) -> int:
-        body = {"name": fields.pop("name", "fake"), "type": fields.pop("type", 1), "key": "upstream-key",
-                "base_url": upstream.url, "models": "gpt-4o-mini,gpt-4o,text-embedding-3-small,"
-                "text-moderation-stable,gpt-3.5-turbo-instruct", "group": "default", **fields}
+        body = {
+            "name": fields.pop("name", "fake"),
+            "type": fields.pop("type", 1),
+            "key": "upstream-key",
+            "base_url": upstream.url,
+            "models": "gpt-4o-mini,gpt-4o,text-embedding-3-small,"
+            "text-moderation-stable,gpt-3.5-turbo-instruct",
+            "group": "default",
+            **fields,
+        }
         created = self.root.post("/api/channel/", json=body)
         assert created["success"], created
         found = self.root.get("/api/channel/search", params={"keyword": body["name"]})["data"]
@@ -53,5 +61,7 @@ class RelaySetup:
                 time.sleep(0.1)  # let the same flush's quota updates commit
                 return
             time.sleep(0.05)
-        raise AssertionError(f"expected {expected_logs} consume logs, found "
-                             f"{self.scalar('SELECT COUNT(*) FROM logs WHERE type = 2')}")
+        raise AssertionError(
+            f"expected {expected_logs} consume logs, found "
+            f"{self.scalar('SELECT COUNT(*) FROM logs WHERE type = 2')}"
+        )
