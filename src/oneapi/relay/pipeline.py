@@ -8,7 +8,7 @@ relay the answer back (streams chunk by chunk) → settle the real cost, log it.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ from oneapi.relay.runtime import RelayRuntime
 from oneapi.relay.sse import SSEDecoder, data_frame
 from oneapi.relay.upstream_errors import is_retryable, upstream_error
 from oneapi.relay.usage import StreamUsage, response_text, usage_from
-from oneapi.services.pricing import Usage, group_ratio, pre_consume_quota, price_of, text_quota
+from oneapi.services.pricing import Price, Usage, group_ratio, pre_consume_quota, price_of, text_quota
 from oneapi.state import AppState
 
 DEFAULT_MODELS = {
@@ -87,10 +87,7 @@ async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Resp
     rid = request_id_of(request)
     started = time.perf_counter()
     try:
-        client_ip = request.client.host if request.client else ""
-        identity = await authenticate(
-            request.headers, client_ip, rt.accounts, rt.ledger, state.settings.token_key_prefix
-        )
+        identity = await identify(request, state)
         raw = await request.body()
         body = _parse_body(raw, mode)
         model = body.get("model") if isinstance(body.get("model"), str) else ""
@@ -128,12 +125,28 @@ async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Resp
         prompt_estimate=estimate_tokens,
         reservation=reservation,
     )
+    return await run(job, _call)
+
+
+CallUpstream = Callable[["Job", Channel], Awaitable[Response]]
+
+
+async def run(job: Job, call: CallUpstream) -> Response:
+    """Try channels with `call` until one answers; on final failure refund and answer the error."""
     try:
-        return await _attempts(job)
+        return await _attempts(job, call)
     except RelayError as err:
-        refund(rt.ledger, reservation)
-        rt.writer.notify()
-        return err.response(rid)
+        refund(job.rt.ledger, job.reservation)
+        job.rt.writer.notify()
+        return err.response(job.request_id)
+
+
+async def identify(request: Request, state: AppState) -> Identity:
+    """Authenticate the relay key of `request` (SPEC §3.1)."""
+    client_ip = request.client.host if request.client else ""
+    return await authenticate(
+        request.headers, client_ip, state.relay.accounts, state.relay.ledger, state.settings.token_key_prefix
+    )
 
 
 def _pick(job: Job, exclude: set[int]) -> Channel | None:
@@ -150,7 +163,7 @@ def _pick(job: Job, exclude: set[int]) -> Channel | None:
     return choose(job.rt.directory.candidates(job.identity.user.group, job.model), exclude)
 
 
-async def _attempts(job: Job) -> Response:
+async def _attempts(job: Job, call: CallUpstream) -> Response:
     budget = job.state.options.get_int("RetryTimes")
     doubled = False
     exclude: set[int] = set()
@@ -166,7 +179,7 @@ async def _attempts(job: Job) -> Response:
             )
         job.tried.append(channel.id)
         try:
-            return await _call(job, channel)
+            return await call(job, channel)
         except RelayError as err:
             failures.after_failure(job.state, job.rt, job.identity.user.group, job.model, channel, err)
             last = err
@@ -255,7 +268,9 @@ def _stream(job: Job, channel: Channel, upstream_model: str, resp: aiohttp.Clien
                 events = decoder.feed(chunk)
                 for event in events:
                     watch.observe(event.data)
-                yield _renamed(events, job.model) if rename else chunk
+                out = _renamed(events, job.model) if rename else chunk
+                if out:
+                    yield out
             for event in decoder.finish():  # its bytes were already forwarded with the last chunk
                 watch.observe(event.data)
                 if rename:
@@ -298,6 +313,7 @@ def _renamed(events: list[Any], model: str) -> bytes:
 
 
 def _settle(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> None:
+    """Settle a token-billed request at the price of the model the upstream served."""
     options = job.state.options
     price = price_of(
         upstream_model,
@@ -307,6 +323,13 @@ def _settle(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> No
     )
     ratio = group_ratio(job.identity.user.group, options.ratios("GroupRatio"))
     quota = text_quota(usage, price, ratio, prompt_excludes_cache="claude" in upstream_model)
+    settle_quota(job, channel, upstream_model, usage, quota, price, ratio)
+
+
+def settle_quota(
+    job: Job, channel: Channel, upstream_model: str, usage: Usage, quota: int, price: Price, ratio: float
+) -> None:
+    """Charge `quota` (already computed) against the reservation, queue the log and cost rows."""
     settle(
         job.rt.ledger,
         job.reservation,
@@ -324,9 +347,9 @@ def _settle(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> No
             request_id=job.request_id,
             system_prompt_reset=job.system_prompt_reset,
         ),
-        log_consume=options.get_bool("LogConsumeEnabled"),
+        log_consume=job.state.options.get_bool("LogConsumeEnabled"),
     )
     job.rt.writer.notify()
 
 
-__all__ = ["relay_json", "request_id_of"]
+__all__ = ["Job", "identify", "relay_json", "request_id_of", "run", "settle_quota"]
