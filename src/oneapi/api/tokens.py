@@ -14,6 +14,7 @@ from oneapi.api.pagination import order_of, page_of
 from oneapi.db.tables import tokens as tokens_table
 from oneapi.services import tokens as service
 from oneapi.services.tokens import LEGACY_ORDER, SORTABLE, TokenError, TokenFields, token_dto
+from oneapi.state import AppState
 
 router = APIRouter()
 
@@ -97,10 +98,20 @@ async def update_token(request: Request, caller: Caller = user_auth) -> dict[str
     row = await _run(
         service.update_token(state.db.main, caller.id, body.id, body.fields(), status_only=status_only)
     )
+    _forget(state, row["key"])
     return ok(token_dto(row, state.settings.token_key_prefix))
 
 
 @router.delete("/api/token/{token_id:int}")
 async def delete_token(token_id: int, request: Request, caller: Caller = user_auth) -> dict[str, Any]:
-    await _run(service.delete_token(app_state(request).db.main, caller.id, token_id))
+    state = app_state(request)
+    row = await _run(service.get_token(state.db.main, caller.id, token_id))
+    await _run(service.delete_token(state.db.main, caller.id, token_id))
+    _forget(state, row["key"])
     return ok()
+
+
+def _forget(state: AppState, key: str | None) -> None:
+    """The relay caches tokens: a changed or deleted key must be read afresh at once."""
+    if state.relay is not None and key:
+        state.relay.accounts.forget_token(key)
