@@ -19,6 +19,9 @@ from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.config import Settings
 from oneapi.db.engine import open_database
 from oneapi.db.migrate import run_migrations
+from oneapi.relay.routes import RELAY_ROUTES
+from oneapi.relay.runtime import RelayRuntime
+from oneapi.request_id import RequestIdMiddleware
 from oneapi.services.bootstrap import create_root_if_needed
 from oneapi.services.keys import now_s
 from oneapi.services.options import OptionStore
@@ -74,6 +77,7 @@ def build_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await start_state(settings)
+        state.relay = await RelayRuntime.start(state.db, settings)
         app.state.oneapi = state
         sync_task = asyncio.create_task(_sync_options_forever(state))
         try:
@@ -82,6 +86,7 @@ def build_app(settings: Settings) -> FastAPI:
             sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sync_task
+            await state.relay.close()
             await state.db.dispose()
 
     app = FastAPI(
@@ -120,4 +125,6 @@ def build_app(settings: Settings) -> FastAPI:
 
     for module in (status, users, tokens, channels, options):
         app.include_router(module.router)
+    app.router.routes.extend(RELAY_ROUTES)
+    app.add_middleware(RequestIdMiddleware)
     return app
