@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oneapi import __version__
-from oneapi.api import channels, options, status, tokens, users
+from oneapi.api import channels, options, status, tokens, user_admin, users
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.config import Settings
 from oneapi.db.engine import open_database
@@ -123,7 +123,7 @@ def build_app(settings: Settings) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return fail_response(ApiError("internal error: " + type(exc).__name__, 500))
 
-    for module in (status, users, tokens, channels, options):
+    for module in (status, users, user_admin, tokens, channels, options):
         app.include_router(module.router)
     app.router.routes.extend(RELAY_ROUTES)
     app.add_middleware(RequestIdMiddleware)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -10,20 +12,47 @@ from oneapi.api.auth import Caller, app_state, user_auth
 from oneapi.api.body import Body, parse_body
 from oneapi.api.errors import ApiError, ok
 from oneapi.api.session import clear_session, write_session
+from oneapi.services import users as accounts
 from oneapi.services.passwords import verify_password
 from oneapi.services.roles import ROLE_ROOT, USER_ENABLED
 from oneapi.services.users_query import user_by
-from oneapi.services.users_view import user_dto
+from oneapi.services.users_view import login_dto, user_dto
+from oneapi.state import AppState
 
 router = APIRouter()
 
 INVALID = "invalid parameter"
 WRONG_LOGIN = "Username or password is wrong, or user has been banned"
+PASSWORD_LOGIN_OFF = (
+    "The administrator has disabled password login. "
+    "Please use a third-party authentication method (e.g. OIDC) to log in."
+)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """A refused user operation becomes One API's `{"success": false, "message": …}` answer."""
+    try:
+        yield
+    except accounts.UserError as exc:
+        raise ApiError(str(exc)) from None
+
+
+def forget_user(state: AppState, user_id: int) -> None:
+    """The relay caches users: a changed, disabled or deleted account is read afresh at once."""
+    if state.relay is not None:
+        state.relay.accounts.forget_user(user_id)
 
 
 class LoginBody(Body):
     username: str = ""
     password: str = ""
+
+
+class SelfUpdateBody(Body):
+    username: str | None = None
+    password: str | None = None
+    display_name: str | None = None
 
 
 @router.post("/api/user/login")
@@ -42,21 +71,13 @@ async def login(request: Request, response: Response) -> dict[str, Any]:
     ):
         raise ApiError(WRONG_LOGIN)
     if not state.options.get_bool("PasswordLoginEnabled") and (row["role"] or 0) < ROLE_ROOT:
-        raise ApiError("The administrator has turned off password login")
+        raise ApiError(PASSWORD_LOGIN_OFF)
     write_session(
         response,
         state,
         {"id": row["id"], "username": row["username"], "role": row["role"], "status": row["status"]},
     )
-    return ok(
-        {
-            "id": row["id"],
-            "username": row["username"],
-            "display_name": row["display_name"] or "",
-            "role": row["role"],
-            "status": row["status"],
-        }
-    )
+    return ok(login_dto(row))
 
 
 @router.get("/api/user/logout")
@@ -67,7 +88,43 @@ async def logout(request: Request, response: Response) -> dict[str, Any]:
 
 @router.get("/api/user/self")
 async def get_self(request: Request, caller: Caller = user_auth) -> dict[str, Any]:
-    row = await user_by(app_state(request).db.main, id=caller.id)
-    if row is None:
-        raise ApiError("User does not exist")
+    with refusals():
+        row = await accounts.existing_user(app_state(request).db.main, caller.id)
     return ok(user_dto(row))
+
+
+@router.put("/api/user/self")
+async def update_self(request: Request, caller: Caller = user_auth) -> dict[str, Any]:
+    state = app_state(request)
+    body = await parse_body(request, SelfUpdateBody, invalid=INVALID)
+    with refusals():
+        await accounts.update_self(
+            state.db.main,
+            caller.id,
+            username=body.username,
+            password=body.password,
+            display_name=body.display_name,
+        )
+    forget_user(state, caller.id)
+    return ok()
+
+
+@router.delete("/api/user/self")
+async def delete_self(request: Request, response: Response, caller: Caller = user_auth) -> dict[str, Any]:
+    state = app_state(request)
+    with refusals():
+        await accounts.delete_self(state.db.main, caller.id)
+    forget_user(state, caller.id)
+    clear_session(response, state)
+    return ok()
+
+
+@router.get("/api/user/token")
+async def rotate_access_token(request: Request, caller: Caller = user_auth) -> dict[str, Any]:
+    return ok(await accounts.rotate_access_token(app_state(request).db.main, caller.id))
+
+
+@router.get("/api/user/aff")
+async def get_aff_code(request: Request, caller: Caller = user_auth) -> dict[str, Any]:
+    with refusals():
+        return ok(await accounts.aff_code_of(app_state(request).db.main, caller.id))

@@ -46,3 +46,8 @@ def user_dto(row: Mapping[Any, Any]) -> dict[str, Any]:
             value = "" if name in _TEXT else 0
         dto[name] = value
     return dto
+
+
+def login_dto(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """What login answers: the DTO's shape with only who the user is filled in, as One API does."""
+    return user_dto({name: row.get(name) for name in ("id", "username", "display_name", "role", "status")})
