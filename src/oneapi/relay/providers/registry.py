@@ -32,6 +32,7 @@ V1_PREFIX: dict[int, str] = {
     51: "",  # Gemini OpenAI-compatible: …/v1beta/openai/
     55: "",  # NVIDIA: …/v1
     56: "",  # Cerebras: …/v1
+    57: "/v1/openai",  # DeepInfra serves the OpenAI API under /v1/openai
 }
 
 
