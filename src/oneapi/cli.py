@@ -14,8 +14,18 @@ from oneapi.config import ConfigError, Settings
 
 
 def _settings_or_exit() -> Settings:
+    """The settings, or exit 2 with one line naming the bad variable (DSNs included)."""
+    from oneapi.db.dsn import DsnError, to_async_url
+
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
+        for name, dsn in (("SQL_DSN", settings.sql_dsn), ("LOG_SQL_DSN", settings.log_sql_dsn)):
+            try:
+                if dsn:
+                    to_async_url(dsn, settings.sqlite_path)
+            except DsnError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
+        return settings
     except ConfigError as exc:
         print(f"one-api: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
