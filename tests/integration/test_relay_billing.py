@@ -182,3 +182,57 @@ def make_user_on(db: sa.Engine) -> Callable[..., RelaySetup]:
         return setup
 
     return build
+
+
+def test_batched_writes_are_exact_and_flushed_at_shutdown(
+    make_server: Callable[..., LiveServer], make_user_on: Callable[..., RelaySetup], upstream: FakeOpenAI
+) -> None:
+    """BATCH_UPDATE_ENABLED with a long interval: nothing is written until the server stops, then all."""
+    server = make_server(BATCH_UPDATE_ENABLED="true", BATCH_UPDATE_INTERVAL="3600")
+    relay = make_user_on(server, "batch", 1_000_000)
+    relay.add_channel(upstream)
+    statuses = asyncio.run(_fire(server.url, [relay.key], 40, CHAT))
+    assert statuses.count(200) == 40
+    time.sleep(0.3)
+    assert relay.scalar("SELECT COUNT(*) FROM logs WHERE type = 2") == 0  # still batched in memory
+    server.stop()
+    assert relay.scalar("SELECT COUNT(*) FROM logs WHERE type = 2") == 40
+    assert relay.scalar("SELECT SUM(quota) FROM logs WHERE type = 2") == 120
+    assert relay.scalar("SELECT quota FROM users WHERE username = 'batch'") == 1_000_000 - 120
+    assert relay.scalar("SELECT used_quota FROM tokens WHERE name = 'k'") == 120
+
+
+def test_auth_failure_disables_the_channel_when_enabled(
+    server: LiveServer, root: Api, make_user: Callable[..., Api], db: sa.Engine, upstream: FakeOpenAI
+) -> None:
+    relay = _setup(server, root, make_user, db, "dora", 1_000_000)
+    channel_id = relay.add_channel(upstream)
+    assert root.put("/api/option/", json={"key": "AutomaticDisableChannelEnabled", "value": "true"})[
+        "success"
+    ]
+    upstream.script.failures = [
+        (
+            401,
+            {
+                "error": {
+                    "message": "Incorrect API key provided",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            },
+        )
+    ]
+    with pytest.raises(openai.AuthenticationError):
+        relay.client().chat.completions.create(**CHAT)  # type: ignore[call-overload]
+    deadline = time.monotonic() + 5
+    while (
+        time.monotonic() < deadline
+        and relay.scalar(f"SELECT status FROM channels WHERE id = {channel_id}") != 3
+    ):
+        time.sleep(0.05)
+    assert relay.scalar(f"SELECT status FROM channels WHERE id = {channel_id}") == 3
+    assert (
+        relay.scalar(f"SELECT COUNT(*) FROM abilities WHERE channel_id = {channel_id} AND enabled = true")
+        == 0
+    )
+    assert relay.scalar("SELECT quota FROM users WHERE username = 'dora'") == 1_000_000
