@@ -240,3 +240,25 @@ def test_not_implemented_routes_are_501(relay: RelaySetup) -> None:
     )
     assert response.status_code == 501
     assert response.json()["error"]["code"] == "api_not_implemented"
+
+
+def test_admin_key_can_pin_a_channel_common_user_cannot(
+    relay: RelaySetup, upstream: FakeOpenAI, root: Api
+) -> None:
+    second = FakeOpenAI().start()
+    try:
+        relay.add_channel(upstream, name="first", priority=10)
+        pinned_id = relay.add_channel(second, name="second", priority=0)
+        with pytest.raises(openai.PermissionDeniedError) as info:
+            relay.client(key=f"{relay.key}-{pinned_id}").chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert "Ordinary users do not support specifying channels" in str(info.value)
+        created = root.post("/api/token/", json={"name": "admin-key", "unlimited_quota": True})
+        admin_key = created["data"]["key"]
+        relay.client(key=f"{admin_key}-{pinned_id}").chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+        assert len(second.received) == 1 and len(upstream.received) == 0
+    finally:
+        second.stop()
