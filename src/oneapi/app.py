@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oneapi import __version__
 from oneapi.api import channels, options, status, tokens, user_admin, users
+from oneapi.api.channel_health import router as channel_health_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.config import Settings
 from oneapi.db.engine import open_database
@@ -23,6 +24,7 @@ from oneapi.relay.routes import RELAY_ROUTES
 from oneapi.relay.runtime import RelayRuntime
 from oneapi.request_id import RequestIdMiddleware
 from oneapi.services.bootstrap import create_root_if_needed
+from oneapi.services.channel_test import start_channel_jobs
 from oneapi.services.keys import now_s
 from oneapi.services.options import OptionStore
 from oneapi.state import AppState
@@ -80,12 +82,14 @@ def build_app(settings: Settings) -> FastAPI:
         state.relay = await RelayRuntime.start(state.db, settings)
         app.state.oneapi = state
         sync_task = asyncio.create_task(_sync_options_forever(state))
+        channel_jobs = start_channel_jobs(state)
         try:
             yield
         finally:
             sync_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sync_task
+            await channel_jobs.close()
             await state.relay.close()
             await state.db.dispose()
 
@@ -123,6 +127,7 @@ def build_app(settings: Settings) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return fail_response(ApiError("internal error: " + type(exc).__name__, 500))
 
+    app.include_router(channel_health_router)  # before channels: /api/channel/test is not a channel id
     for module in (status, users, user_admin, tokens, channels, options):
         app.include_router(module.router)
     app.router.routes.extend(RELAY_ROUTES)

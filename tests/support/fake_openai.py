@@ -39,6 +39,11 @@ class Script:
     chunk_pause: float = 0.0
     big_chunk: int = 0  # bytes of one extra-large content delta in streams
     tool_call: bool = False
+    # Balance endpoints (OpenAI dashboard and vendor APIs): answers derive from these amounts.
+    hard_limit_usd: float = 100.0
+    has_payment_method: bool = True
+    total_usage_cents: float = 2550.0
+    vendor_balance: str = "42.5"
 
 
 class FakeOpenAI:
@@ -94,6 +99,9 @@ class FakeOpenAI:
             status, error = s.failures.pop(0)
             return web.json_response(error, status=status)
         path = request.path
+        billing = self._billing(path)
+        if billing is not None:
+            return web.json_response(billing)
         model = body.get("model", "") if isinstance(body, dict) else ""
         if path.endswith("/embeddings"):
             return web.json_response(self._embeddings(body, model))
@@ -108,6 +116,31 @@ class FakeOpenAI:
         if isinstance(body, dict) and body.get("stream"):
             return await self._stream(request, body, model)
         return web.json_response(self._completion(body, model, path))
+
+    def _billing(self, path: str) -> dict[str, Any] | None:
+        """Balance APIs: OpenAI's dashboard, DeepSeek, OpenRouter, SiliconFlow; None for other paths."""
+        s = self.script
+        if path.endswith("/dashboard/billing/subscription"):
+            return {
+                "object": "billing_subscription",
+                "has_payment_method": s.has_payment_method,
+                "hard_limit_usd": s.hard_limit_usd,
+            }
+        if path.endswith("/dashboard/billing/usage"):
+            return {"object": "list", "total_usage": s.total_usage_cents}
+        if path == "/user/balance":
+            return {
+                "is_available": True,
+                "balance_infos": [
+                    {"currency": "USD", "total_balance": "1.00"},
+                    {"currency": "CNY", "total_balance": s.vendor_balance},
+                ],
+            }
+        if path == "/v1/credits":
+            return {"data": {"total_credits": float(s.vendor_balance) + 10, "total_usage": 10}}
+        if path == "/v1/user/info":
+            return {"code": 20000, "status": True, "data": {"totalBalance": s.vendor_balance}}
+        return None
 
     def _usage(self) -> dict[str, Any]:
         s = self.script
