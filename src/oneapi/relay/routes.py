@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from oneapi.relay import audio, images, rerank
 from oneapi.relay.errors import RelayError
 from oneapi.relay.modes import Mode
 from oneapi.relay.pipeline import relay_json, request_id_of
@@ -29,6 +30,13 @@ RELAY_ROUTES = [
     Route("/v1/embeddings", _json_endpoint(Mode.EMBEDDINGS), methods=["POST"]),
     Route("/v1/engines/{model:path}/embeddings", _json_endpoint(Mode.EMBEDDINGS), methods=["POST"]),
     Route("/v1/moderations", _json_endpoint(Mode.MODERATIONS), methods=["POST"]),
+    Route("/v1/images/generations", images.generations, methods=["POST"]),
+    Route("/v1/images/edits", images.edits, methods=["POST"]),
+    Route("/v1/audio/transcriptions", audio.transcriptions, methods=["POST"]),
+    Route("/v1/audio/translations", audio.translations, methods=["POST"]),
+    Route("/v1/audio/speech", audio.speech, methods=["POST"]),
+    Route("/v1/rerank", rerank.rerank, methods=["POST"]),
+    Route("/v2/rerank", rerank.rerank, methods=["POST"]),
     Route("/v1/images/variations", not_implemented, methods=["POST"]),
     Route("/v1/files{rest:path}", not_implemented, methods=["GET", "POST", "DELETE"]),
     Route("/v1/fine_tuning/jobs{rest:path}", not_implemented, methods=["GET", "POST", "DELETE"]),
