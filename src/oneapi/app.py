@@ -17,6 +17,7 @@ from oneapi import __version__
 from oneapi.api import channels, options, status, tokens, user_admin, users
 from oneapi.api.channel_health import router as channel_health_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
+from oneapi.api.relay_keys import router as relay_keys_router
 from oneapi.config import Settings
 from oneapi.db.engine import open_database
 from oneapi.db.migrate import run_migrations
@@ -130,6 +131,7 @@ def build_app(settings: Settings) -> FastAPI:
     app.include_router(channel_health_router)  # before channels: /api/channel/test is not a channel id
     for module in (status, users, user_admin, tokens, channels, options):
         app.include_router(module.router)
+    app.include_router(relay_keys_router)
     app.router.routes.extend(RELAY_ROUTES)
     app.add_middleware(RequestIdMiddleware)
     return app

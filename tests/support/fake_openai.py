@@ -92,6 +92,8 @@ class FakeOpenAI:
         self.received.append(
             Received(request.method, request.path, request.query_string, dict(request.headers), body)
         )
+        if request.path.startswith("/echo"):
+            return await self._echo(request, raw)
         s = self.script
         if s.delay:
             await asyncio.sleep(s.delay)
@@ -141,6 +143,23 @@ class FakeOpenAI:
         if path == "/v1/user/info":
             return {"code": 20000, "status": True, "data": {"totalBalance": s.vendor_balance}}
         return None
+
+    async def _echo(self, request: web.Request, raw: bytes) -> web.StreamResponse:
+        """For pass-through tests: the request body back, then `?chunks=N` more pieces (pausing
+        `script.chunk_pause` before each), with the status `?status=` and two headers of its own."""
+        response = web.StreamResponse(
+            status=int(request.query.get("status", "200")),
+            headers={"Content-Type": "application/octet-stream", "X-Echo": "yes"},
+        )
+        response.headers.add("Set-Cookie", "a=1")
+        response.headers.add("Set-Cookie", "b=2")
+        await response.prepare(request)
+        await response.write(raw)
+        for i in range(int(request.query.get("chunks", "0"))):
+            await asyncio.sleep(self.script.chunk_pause)
+            await response.write(f"chunk-{i}\n".encode())
+        await response.write_eof()
+        return response
 
     def _usage(self) -> dict[str, Any]:
         s = self.script

@@ -173,6 +173,38 @@ user_request_costs = Table(
 Index("idx_user_request_costs_request_id", user_request_costs.c.request_id, unique=True)
 Index("idx_user_request_costs_user_id", user_request_costs.c.user_id)
 
+# The fork's external-billing transactions (SPEC §2.9), keyed by integer ids: one row per
+# `/api/token/consume` hold or charge, unique per (token, transaction_id).
+token_transactions = Table(
+    "token_transactions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("transaction_id", String(64), nullable=False),
+    Column("token_id", Big, nullable=False),
+    Column("user_id", Big, nullable=True),
+    Column("status", Integer, server_default="1", default=1),
+    Column("pre_quota", Big, server_default="0", default=0),
+    Column("final_quota", Big, nullable=True),
+    Column("token_limited", Boolean, server_default="1", default=True),
+    Column("reason", LongText, nullable=True),
+    Column("request_id", String(64), server_default="", default=""),
+    Column("trace_id", String(64), server_default="", default=""),
+    Column("expires_at", Big, server_default="0", default=0),
+    Column("confirmed_at", Big, nullable=True),
+    Column("canceled_at", Big, nullable=True),
+    Column("auto_confirmed", Boolean, server_default="0", default=False),
+    Column("elapsed_time_ms", Big, nullable=True),
+    Column("created_at", Big, nullable=True),
+    Column("updated_at", Big, nullable=True),
+)
+Index(
+    "idx_token_transactions_token_txn",
+    token_transactions.c.token_id,
+    token_transactions.c.transaction_id,
+    unique=True,
+)
+Index("idx_token_transactions_status_expires", token_transactions.c.status, token_transactions.c.expires_at)
+
 logs = Table(
     "logs",
     log_metadata,
@@ -207,5 +239,14 @@ Index("idx_logs_token_name", logs.c.token_name)
 Index("idx_logs_model_name", logs.c.model_name)
 Index("idx_logs_channel_id", logs.c.channel_id)
 
-MAIN_TABLES = (users, tokens, channels, abilities, options, redemptions, user_request_costs)
+MAIN_TABLES = (
+    users,
+    tokens,
+    channels,
+    abilities,
+    options,
+    redemptions,
+    user_request_costs,
+    token_transactions,
+)
 LOG_TABLES = (logs,)

@@ -37,33 +37,24 @@ def _label(token: TokenInfo) -> str:
 
 
 async def authenticate(
-    headers: Mapping[str, str], client_ip: str, accounts: AccountCache, ledger: QuotaLedger, key_prefix: str
+    headers: Mapping[str, str],
+    client_ip: str,
+    accounts: AccountCache,
+    ledger: QuotaLedger,
+    key_prefix: str,
+    *,
+    usable_only: bool = True,
 ) -> Identity:
+    """The key's token and user. With `usable_only=False` a disabled, expired or exhausted key still
+    identifies its holder (balance and settlement routes judge the token's state themselves)."""
     presented = presented_key(headers, key_prefix)
     if not presented.key:
         raise RelayError(401, "No token provided", "invalid_api_key")
     token = await accounts.token(presented.key)
     if token is None:
         raise RelayError(401, f"token not found for key: {masked(presented.key)}", "invalid_api_key")
-    if token.status == TOKEN_EXHAUSTED:
-        raise RelayError(401, f"{_label(token)} quota has been exhausted", "insufficient_token_quota")
-    if token.status == TOKEN_EXPIRED:
-        raise RelayError(401, f"{_label(token)} has expired", "token_expired")
-    if token.status != TOKEN_ENABLED:
-        raise RelayError(
-            401, f"{_label(token)} status is not available (status: {token.status})", "token_not_available"
-        )
-    if token.expired_time != -1 and token.expired_time < time.time():
-        await accounts.set_token_status(token, presented.key, TOKEN_EXPIRED)
-        raise RelayError(
-            401, f"{_label(token)} has expired at timestamp {token.expired_time}", "token_expired"
-        )
-    remain = ledger.token_balance.get(token.id, 0)
-    if not token.unlimited and remain <= 0:
-        await accounts.set_token_status(token, presented.key, TOKEN_EXHAUSTED)
-        raise RelayError(
-            401, f"{_label(token)} quota has been used up (remaining: {remain})", "insufficient_token_quota"
-        )
+    if usable_only:
+        await _check_usable(token, presented.key, accounts, ledger)
     if token.networks and not _ip_allowed(client_ip, token):
         raise RelayError(
             403,
@@ -81,6 +72,29 @@ async def authenticate(
             )
         pinned = int(presented.pinned_channel)
     return Identity(token=token, user=user, key=presented.key, pinned_channel=pinned)
+
+
+async def _check_usable(token: TokenInfo, key: str, accounts: AccountCache, ledger: QuotaLedger) -> None:
+    """Refuse a key that is not enabled, has expired or has no quota left (SPEC §3.1 step 4)."""
+    if token.status == TOKEN_EXHAUSTED:
+        raise RelayError(401, f"{_label(token)} quota has been exhausted", "insufficient_token_quota")
+    if token.status == TOKEN_EXPIRED:
+        raise RelayError(401, f"{_label(token)} has expired", "token_expired")
+    if token.status != TOKEN_ENABLED:
+        raise RelayError(
+            401, f"{_label(token)} status is not available (status: {token.status})", "token_not_available"
+        )
+    if token.expired_time != -1 and token.expired_time < time.time():
+        await accounts.set_token_status(token, key, TOKEN_EXPIRED)
+        raise RelayError(
+            401, f"{_label(token)} has expired at timestamp {token.expired_time}", "token_expired"
+        )
+    remain = ledger.token_balance.get(token.id, 0)
+    if not token.unlimited and remain <= 0:
+        await accounts.set_token_status(token, key, TOKEN_EXHAUSTED)
+        raise RelayError(
+            401, f"{_label(token)} quota has been used up (remaining: {remain})", "insufficient_token_quota"
+        )
 
 
 def check_model_allowed(identity: Identity, model: str) -> None:

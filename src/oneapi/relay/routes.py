@@ -7,9 +7,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from oneapi.relay import audio, images, rerank
+from oneapi.relay.billing_routes import BILLING_ROUTES
 from oneapi.relay.errors import RelayError
+from oneapi.relay.models_routes import MODEL_ROUTES
 from oneapi.relay.modes import Mode
-from oneapi.relay.pipeline import relay_json, request_id_of
+from oneapi.relay.pipeline import identify, relay_json, request_id_of
+from oneapi.relay.proxy import PROXY_ROUTES
 
 
 def _json_endpoint(mode: Mode):  # type: ignore[no-untyped-def]
@@ -21,6 +24,11 @@ def _json_endpoint(mode: Mode):  # type: ignore[no-untyped-def]
 
 
 async def not_implemented(request: Request) -> Response:
+    """The key is checked first: a bad key gets its 401, a good one learns the API is missing."""
+    try:
+        await identify(request, request.app.state.oneapi)
+    except RelayError as err:
+        return err.response(request_id_of(request))
     return RelayError(501, "API not implemented", "api_not_implemented").response(request_id_of(request))
 
 
@@ -44,3 +52,4 @@ RELAY_ROUTES = [
     Route("/v1/threads{rest:path}", not_implemented, methods=["GET", "POST", "DELETE"]),
     Route("/v1/models/{model:path}", not_implemented, methods=["DELETE"]),
 ]
+RELAY_ROUTES += [*MODEL_ROUTES, *BILLING_ROUTES, *PROXY_ROUTES]

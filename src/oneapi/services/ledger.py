@@ -66,6 +66,28 @@ class QuotaLedger:
                 total += batch.tokens[token_id].remain_quota
         return total
 
+    def unwritten_user(self, user_id: int) -> UserDelta:
+        """Every change to the user's row made here that the database does not show yet."""
+        total = UserDelta()
+        for batch in (self._pending, self._in_flight):
+            if batch and user_id in batch.users:
+                d = batch.users[user_id]
+                total.quota += d.quota
+                total.used_quota += d.used_quota
+                total.request_count += d.request_count
+        return total
+
+    def unwritten_token(self, token_id: int) -> TokenDelta:
+        """Every change to the token's row made here that the database does not show yet."""
+        total = TokenDelta()
+        for batch in (self._pending, self._in_flight):
+            if batch and token_id in batch.tokens:
+                d = batch.tokens[token_id]
+                total.remain_quota += d.remain_quota
+                total.used_quota += d.used_quota
+                total.accessed_time = max(total.accessed_time, d.accessed_time)
+        return total
+
     def load_user(self, user_id: int, db_quota: int) -> None:
         """Adopt a freshly read database balance, keeping the debits it cannot show yet."""
         self.user_balance[user_id] = db_quota + self.unwritten_user_delta(user_id)
