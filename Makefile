@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint unit migrate clean
+.PHONY: run test lint unit migrate clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,15 @@ migrate: $(STAMP)  ## create or upgrade the database schema
 	$(BIN)/one-api migrate
 
 lint: $(DEV_STAMP)  ## ruff and mypy
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 test: $(DEV_STAMP) lint  ## install dev dependencies, lint, run the whole suite
 	$(BIN)/pytest
+
+bench: $(STAMP)  ## side-by-side benchmark vs LiteLLM (bench/README.md); BENCH_ARGS=--quick for a smoke
+	bench/run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
