@@ -56,7 +56,7 @@ DEFAULTS: dict[int, tuple[str, str]] = {
     54: ("https://api.fireworks.ai/inference", "/v1"),
     55: ("https://integrate.api.nvidia.com/v1", ""),
     56: ("https://api.cerebras.ai/v1", ""),
-    57: ("https://api.deepinfra.com", "/v1"),
+    57: ("https://api.deepinfra.com", "/v1/openai"),
 }
 USER_SUPPLIED = (8, 50)  # no default base URL: the operator must give one
 
