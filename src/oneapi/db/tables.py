@@ -231,6 +231,8 @@ logs = Table(
     Column("metadata", Text, nullable=True),
     # additions (ours): which token wrote the row, for per-token log views
     Column("token_id", Big, nullable=True),
+    # additions (ours): 1 once counted in log_daily_stats; NULL on rows another program wrote
+    Column("rolled_up", Integer, nullable=True),
 )
 Index("idx_logs_user_id", logs.c.user_id)
 Index("idx_created_at_type", logs.c.created_at, logs.c.type)
@@ -238,6 +240,35 @@ Index("index_username_model_name", logs.c.model_name, logs.c.username)
 Index("idx_logs_token_name", logs.c.token_name)
 Index("idx_logs_model_name", logs.c.model_name)
 Index("idx_logs_channel_id", logs.c.channel_id)
+# ours: a user's rows by time (self lists, stats; admin filter by name), a key's rows, rows not
+# yet rolled up
+Index("idx_logs_user_id_created_at", logs.c.user_id, logs.c.created_at)
+Index("idx_logs_username_created_at", logs.c.username, logs.c.created_at)
+Index("idx_logs_token_id", logs.c.token_id)
+Index("idx_logs_rolled_up", logs.c.rolled_up, logs.c.id)
+# Partial where the database can (only the fork's provisional rows); a plain (type) index on MySQL.
+Index(
+    "idx_logs_provisional",
+    logs.c.type,
+    sqlite_where=logs.c.type == 6,
+    postgresql_where=logs.c.type == 6,
+)
+
+# ours: consume totals per UTC day, user and model, kept as logs are written (the dashboard);
+# user_id 0 holds the site's totals. Keyed user first: a dashboard reads one key range.
+log_daily_stats = Table(
+    "log_daily_stats",
+    log_metadata,
+    Column("user_id", Big, primary_key=True, autoincrement=False),
+    Column("day", Big, primary_key=True, autoincrement=False),  # Unix seconds of 00:00 UTC
+    Column("model_name", IndexedText(), primary_key=True),
+    Column("request_count", Big, server_default="0", default=0),
+    Column("quota", Big, server_default="0", default=0),
+    Column("prompt_tokens", Big, server_default="0", default=0),
+    Column("completion_tokens", Big, server_default="0", default=0),
+    Column("cached_prompt_tokens", Big, server_default="0", default=0),
+    sqlite_with_rowid=False,  # stored in key order, as InnoDB does
+)
 
 MAIN_TABLES = (
     users,
@@ -249,4 +280,4 @@ MAIN_TABLES = (
     user_request_costs,
     token_transactions,
 )
-LOG_TABLES = (logs,)
+LOG_TABLES = (logs, log_daily_stats)

@@ -18,6 +18,7 @@ from oneapi.db.engine import Database
 from oneapi.db.tables import channels, logs, tokens, user_request_costs, users
 from oneapi.db.upsert import upsert
 from oneapi.services.ledger import Batch, QuotaLedger
+from oneapi.services.log_rollup import ROLLED_UP, add_written
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,8 @@ class BillingWriter:
         if not batch.logs:
             return
         async with self.db.logs.begin() as conn:
-            await conn.execute(insert(logs), batch.logs)
+            await conn.execute(insert(logs), [{**row, "rolled_up": ROLLED_UP} for row in batch.logs])
+            await add_written(conn, batch.logs)  # the dashboard's daily totals, same transaction
 
     async def close(self) -> None:
         """Stop the loop and write what is left (a few attempts), so a clean shutdown loses nothing."""
