@@ -17,10 +17,14 @@ from oneapi import __version__
 from oneapi.api import channels, logs, options, redemptions, status, tokens, user_admin, users
 from oneapi.api.channel_health import router as channel_health_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
+from oneapi.api.misc import router as misc_router
 from oneapi.api.relay_keys import router as relay_keys_router
+from oneapi.cache.ratelimit import RateLimits, RedisRateLimiter
+from oneapi.cache.redis_client import close_redis, open_redis
 from oneapi.config import Settings
 from oneapi.db.engine import open_database
 from oneapi.db.migrate import run_migrations
+from oneapi.ratelimit_middleware import RateLimitMiddleware
 from oneapi.relay.routes import RELAY_ROUTES
 from oneapi.relay.runtime import RelayRuntime
 from oneapi.request_id import RequestIdMiddleware
@@ -77,9 +81,13 @@ def _invalid_url(request: Request, status_code: int) -> JsonResponse:
 
 
 def build_app(settings: Settings) -> FastAPI:
+    rate_limits = RateLimits(settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await start_state(settings)
+        state.redis = await open_redis(settings)
+        state.rate_limits = rate_limits.use(RedisRateLimiter(state.redis)) if state.redis else rate_limits
         state.relay = await RelayRuntime.start(state.db, settings)
         app.state.oneapi = state
         sync_task = asyncio.create_task(_sync_options_forever(state))
@@ -92,6 +100,7 @@ def build_app(settings: Settings) -> FastAPI:
                 await sync_task
             await channel_jobs.close()
             await state.relay.close()
+            await close_redis(state.redis)
             await state.db.dispose()
 
     app = FastAPI(
@@ -132,6 +141,8 @@ def build_app(settings: Settings) -> FastAPI:
     for module in (status, users, user_admin, tokens, channels, options, logs, redemptions):
         app.include_router(module.router)
     app.include_router(relay_keys_router)
+    app.include_router(misc_router)
     app.router.routes.extend(RELAY_ROUTES)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RateLimitMiddleware, limits=rate_limits, key_prefix=settings.token_key_prefix)
+    app.add_middleware(RequestIdMiddleware)  # added last = outermost: the limiter sees its id
     return app

@@ -10,6 +10,9 @@ from oneapi.db.engine import Database
 from oneapi.services.options import OptionStore
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from oneapi.cache.ratelimit import RateLimits
     from oneapi.relay.runtime import RelayRuntime
 
 
@@ -22,3 +25,5 @@ class AppState:
     start_time: int
     background: list[object] = field(default_factory=list)
     relay: RelayRuntime = field(default=None)  # type: ignore[assignment]  # set at start-up
+    rate_limits: RateLimits = field(default=None)  # type: ignore[assignment]  # set at start-up
+    redis: Redis | None = None  # the REDIS_CONN_STRING client, when configured
