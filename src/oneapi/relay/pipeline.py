@@ -21,6 +21,7 @@ from oneapi.relay import failures
 from oneapi.relay.auth import Identity, authenticate, check_model_allowed
 from oneapi.relay.billing import Reservation, Settlement, refund, reserve, settle
 from oneapi.relay.channel import Channel
+from oneapi.relay.client_options import ClientOptions
 from oneapi.relay.errors import RelayError
 from oneapi.relay.estimate import max_output_tokens, prompt_tokens
 from oneapi.relay.metering import count_text
@@ -64,6 +65,9 @@ class Job:
     reservation: Reservation
     system_prompt_reset: bool = False
     tried: list[int] = field(default_factory=list)
+    inbound: str = "openai_chat"  # the caller's wire format (conversational endpoints)
+    options: ClientOptions = field(default_factory=ClientOptions)
+    render_error: Callable[[RelayError, str], Response] = RelayError.response
 
 
 def request_id_of(request: Request) -> str:
@@ -83,7 +87,6 @@ def _parse_body(raw: bytes, mode: Mode) -> dict[str, Any]:
 async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Response:
     """Entry point for the JSON `/v1/*` endpoints of the OpenAI family."""
     state: AppState = request.app.state.oneapi
-    rt: RelayRuntime = state.relay
     rid = request_id_of(request)
     started = time.perf_counter()
     try:
@@ -94,23 +97,52 @@ async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Resp
         model = model or path_model or DEFAULT_MODELS.get(mode, "")
         if not model:
             raise RelayError(400, "model is required", "invalid_text_request")
-        check_model_allowed(identity, model)
-        await rt.directory.fresh()
-        estimate_tokens = prompt_tokens(mode, body, model, state.options.get_bool("ApproximateTokenEnabled"))
-        price = price_of(
+        estimate = prompt_tokens(mode, body, model, state.options.get_bool("ApproximateTokenEnabled"))
+        job = await admit(
+            request,
+            identity,
+            mode,
+            raw,
+            body,
             model,
-            model_ratio_overrides=state.options.ratios("ModelRatio"),
-            completion_ratio_overrides=state.options.ratios("CompletionRatio"),
+            estimate,
+            bool(body.get("stream")) and mode in STREAMABLE,
         )
-        ratio = group_ratio(identity.user.group, state.options.ratios("GroupRatio"))
-        estimate = pre_consume_quota(
-            estimate_tokens, max_output_tokens(body), price, ratio, state.options.get_int("PreConsumedQuota")
-        )
-        reservation = reserve(rt.ledger, identity, estimate)
     except RelayError as err:
         return err.response(rid)
+    job.started = started
+    return await run(job, call_native)
+
+
+async def admit(
+    request: Request,
+    identity: Identity,
+    mode: Mode,
+    raw: bytes,
+    body: dict[str, Any],
+    model: str,
+    estimate_tokens: int,
+    stream: bool,
+    max_tokens: int | None = None,
+) -> Job:
+    """Check the model, reserve the pre-consumed quota and build the request's `Job`."""
+    state: AppState = request.app.state.oneapi
+    rt: RelayRuntime = state.relay
+    check_model_allowed(identity, model)
+    await rt.directory.fresh()
+    price = price_of(
+        model,
+        model_ratio_overrides=state.options.ratios("ModelRatio"),
+        completion_ratio_overrides=state.options.ratios("CompletionRatio"),
+    )
+    ratio = group_ratio(identity.user.group, state.options.ratios("GroupRatio"))
+    output = max_output_tokens(body) if max_tokens is None else max_tokens
+    estimate = pre_consume_quota(
+        estimate_tokens, output, price, ratio, state.options.get_int("PreConsumedQuota")
+    )
+    reservation = reserve(rt.ledger, identity, estimate)
     rt.writer.notify()
-    job = Job(
+    return Job(
         state=state,
         rt=rt,
         identity=identity,
@@ -119,13 +151,12 @@ async def relay_json(request: Request, mode: Mode, path_model: str = "") -> Resp
         raw=raw,
         body=body,
         model=model,
-        stream=bool(body.get("stream")) and mode in STREAMABLE,
-        request_id=rid,
-        started=started,
+        stream=stream,
+        request_id=request_id_of(request),
+        started=time.perf_counter(),
         prompt_estimate=estimate_tokens,
         reservation=reservation,
     )
-    return await run(job, _call)
 
 
 CallUpstream = Callable[["Job", Channel], Awaitable[Response]]
@@ -138,7 +169,7 @@ async def run(job: Job, call: CallUpstream) -> Response:
     except RelayError as err:
         refund(job.rt.ledger, job.reservation)
         job.rt.writer.notify()
-        return err.response(job.request_id)
+        return job.render_error(err, job.request_id)
 
 
 async def identify(request: Request, state: AppState) -> Identity:
@@ -177,6 +208,8 @@ async def _attempts(job: Job, call: CallUpstream) -> Response:
             raise RelayError(
                 503, f"No available channels for Model {job.model} under Group {group}", "model_not_found"
             )
+        if not await job.state.rate_limits.admit_channel(job.identity.key, channel.id, channel.ratelimit):
+            raise RelayError(429, "rate limit exceeded", "rate_limit_exceeded")  # per-channel `ratelimit`
         job.tried.append(channel.id)
         try:
             return await call(job, channel)
@@ -193,22 +226,41 @@ async def _attempts(job: Job, call: CallUpstream) -> Response:
             exclude.add(channel.id)
 
 
-async def _call(job: Job, channel: Channel) -> Response:
+async def call_native(job: Job, channel: Channel) -> Response:
     provider = provider_for(channel.type)
     upstream_model = channel.upstream_model(job.model)
     payload, reset = build_payload(
         job.raw, job.mode, job.stream, channel, provider, upstream_model, job.state.settings
     )
     job.system_prompt_reset = reset
+    resp = await send(job, channel, upstream_model, payload)
+    if job.stream:
+        return _stream(job, channel, upstream_model, resp)
+    data = await read_all(resp)
+    return _answer(job, channel, upstream_model, resp.status, resp.headers.get("Content-Type", ""), data)
+
+
+async def send(
+    job: Job,
+    channel: Channel,
+    upstream_model: str,
+    payload: bytes,
+    headers: dict[str, str] | None = None,
+    path: str | None = None,
+    mode: Mode | None = None,
+) -> aiohttp.ClientResponse:
+    """POST `payload` to the channel's provider (at `path`/`mode` when the upstream speaks another
+    format than the caller); an upstream failure is raised as a RelayError."""
+    provider = provider_for(channel.type)
     try:
-        call = provider.prepare(channel, job.path, upstream_model, job.mode)
+        call = provider.prepare(channel, path or job.path, upstream_model, mode or job.mode)
     except ChannelConfigError as exc:
         raise RelayError(
             500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error"
         ) from None
-    headers = {**call.headers, "Content-Type": "application/json"}
+    all_headers = {**call.headers, **(headers or {}), "Content-Type": "application/json"}
     try:
-        resp = await job.rt.http.post(call.url, data=payload, headers=headers)
+        resp = await job.rt.http.post(call.url, data=payload, headers=all_headers)
     except TimeoutError:
         raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
     except aiohttp.ClientError as exc:
@@ -224,10 +276,13 @@ async def _call(job: Job, channel: Channel) -> Response:
         finally:
             resp.release()
         raise upstream_error(resp.status, data)
-    if job.stream:
-        return _stream(job, channel, upstream_model, resp)
+    return resp
+
+
+async def read_all(resp: aiohttp.ClientResponse) -> bytes:
+    """The whole body of a non-stream answer; read failures become RelayErrors."""
     try:
-        data = await resp.read()
+        return await resp.read()
     except TimeoutError:
         raise RelayError(504, "upstream response timed out", "upstream_timeout") from None
     except aiohttp.ClientError as exc:
@@ -236,7 +291,6 @@ async def _call(job: Job, channel: Channel) -> Response:
         ) from None
     finally:
         resp.release()
-    return _answer(job, channel, upstream_model, resp.status, content_type, data)
 
 
 def _answer(
@@ -255,6 +309,11 @@ def _answer(
         data = orjson.dumps(obj)
     _settle(job, channel, upstream_model, usage)
     return Response(data, status_code=status, media_type=content_type or "application/json")
+
+
+def settle_tokens(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> None:
+    """Settle usage read through a protocol converter (cache buckets inside the prompt count)."""
+    _settle(job, channel, upstream_model, usage, prompt_excludes_cache=False)
 
 
 def _stream(job: Job, channel: Channel, upstream_model: str, resp: aiohttp.ClientResponse) -> Response:
@@ -312,8 +371,12 @@ def _renamed(events: list[Any], model: str) -> bytes:
     return b"".join(out)
 
 
-def _settle(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> None:
-    """Settle a token-billed request at the price of the model the upstream served."""
+def _settle(
+    job: Job, channel: Channel, upstream_model: str, usage: Usage, prompt_excludes_cache: bool | None = None
+) -> None:
+    """Settle a token-billed request at the price of the model the upstream served. Usage read by
+    the protocol converters counts cache buckets inside the prompt (`prompt_excludes_cache=False`);
+    None keeps the guess for raw OpenAI-shaped usage."""
     options = job.state.options
     price = price_of(
         upstream_model,
@@ -322,7 +385,8 @@ def _settle(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> No
         channel_model_configs=channel.model_configs,
     )
     ratio = group_ratio(job.identity.user.group, options.ratios("GroupRatio"))
-    quota = text_quota(usage, price, ratio, prompt_excludes_cache="claude" in upstream_model)
+    excludes = "claude" in upstream_model if prompt_excludes_cache is None else prompt_excludes_cache
+    quota = text_quota(usage, price, ratio, prompt_excludes_cache=excludes)
     settle_quota(job, channel, upstream_model, usage, quota, price, ratio)
 
 
@@ -352,4 +416,16 @@ def settle_quota(
     job.rt.writer.notify()
 
 
-__all__ = ["Job", "identify", "relay_json", "request_id_of", "run", "settle_quota"]
+__all__ = [
+    "Job",
+    "admit",
+    "call_native",
+    "identify",
+    "read_all",
+    "relay_json",
+    "request_id_of",
+    "run",
+    "send",
+    "settle_quota",
+    "settle_tokens",
+]

@@ -8,6 +8,8 @@ from starlette.routing import Route
 
 from oneapi.relay import audio, images, rerank
 from oneapi.relay.billing_routes import BILLING_ROUTES
+from oneapi.relay.claude_inbound import CLAUDE_ROUTES
+from oneapi.relay.conversation import chat_completions
 from oneapi.relay.errors import RelayError
 from oneapi.relay.models_routes import MODEL_ROUTES
 from oneapi.relay.modes import Mode
@@ -33,7 +35,7 @@ async def not_implemented(request: Request) -> Response:
 
 
 RELAY_ROUTES = [
-    Route("/v1/chat/completions", _json_endpoint(Mode.CHAT), methods=["POST"]),
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     Route("/v1/completions", _json_endpoint(Mode.COMPLETIONS), methods=["POST"]),
     Route("/v1/embeddings", _json_endpoint(Mode.EMBEDDINGS), methods=["POST"]),
     Route("/v1/engines/{model:path}/embeddings", _json_endpoint(Mode.EMBEDDINGS), methods=["POST"]),
@@ -53,3 +55,4 @@ RELAY_ROUTES = [
     Route("/v1/models/{model:path}", not_implemented, methods=["DELETE"]),
 ]
 RELAY_ROUTES += [*MODEL_ROUTES, *BILLING_ROUTES, *PROXY_ROUTES]
+RELAY_ROUTES += CLAUDE_ROUTES

@@ -6,6 +6,7 @@ Adding a provider is one small module plus a line in `registry.py`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,10 @@ class Provider:
     def prepare(self, channel: Channel, path: str, model: str, mode: Mode) -> UpstreamCall:
         headers = {**self.extra_headers(channel), **self.auth_headers(channel)}
         return UpstreamCall(url=self.url(channel, path, model, mode), headers=headers)
+
+    def inbound_headers(self, inbound: Mapping[str, str]) -> dict[str, str]:
+        """Headers derived from the caller's protocol headers (Anthropic version and betas)."""
+        return {}
 
     def adjust_body(self, body: dict[str, Any], model: str, mode: Mode, settings: Settings) -> bool:
         """Apply the provider's request quirks to a parsed OpenAI body in place; True if it changed."""

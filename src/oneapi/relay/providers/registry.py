@@ -6,6 +6,7 @@ with quirks have their own module. An unknown type is treated as OpenAI.
 
 from __future__ import annotations
 
+from oneapi.relay.providers.anthropic import AnthropicProvider
 from oneapi.relay.providers.azure import AzureProvider
 from oneapi.relay.providers.base import Provider
 from oneapi.relay.providers.openai import OpenAIProvider
@@ -14,6 +15,7 @@ from oneapi.relay.providers.openrouter import OpenRouterProvider
 from oneapi.services.channel_types import default_base_url, type_name
 
 AZURE, OPENROUTER, OPENAI_COMPATIBLE = 3, 20, 50
+ANTHROPIC_MESSAGES = frozenset({14, 52})  # Anthropic, Claude-compatible
 
 # Types served as plain OpenAI at `{base}{path}` (Ollama, 30, through its `/v1` OpenAI-compatible
 # API). Type 0 ("unknown") is left to the default below, which has OpenAI's address.
@@ -42,13 +44,15 @@ def _build(type_id: int) -> Provider:
         return AzureProvider(name, base)
     if type_id == OPENROUTER:
         return OpenRouterProvider(name, base)
+    if type_id in ANTHROPIC_MESSAGES:
+        return AnthropicProvider(name, base)
     if type_id == OPENAI_COMPATIBLE:
         return OpenAICompatibleProvider(name, base)
     return OpenAIProvider(name, base, V1_PREFIX.get(type_id))
 
 
 _PROVIDERS: dict[int, Provider] = {
-    t: _build(t) for t in OPENAI_FAMILY | {AZURE, OPENROUTER, OPENAI_COMPATIBLE}
+    t: _build(t) for t in OPENAI_FAMILY | ANTHROPIC_MESSAGES | {AZURE, OPENROUTER, OPENAI_COMPATIBLE}
 }
 _DEFAULT: Provider = _PROVIDERS[1]
 

@@ -1,0 +1,38 @@
+"""What the caller asked for beside the body: URL switches (SPEC §6.3) and Anthropic headers.
+
+`?thinking=1|true|yes|on` turns reasoning on (`0|false|no|off` off, anything else ignored),
+`?reasoning_effort=` sizes it, `?reasoning_format=reasoning_content|reasoning|thinking` names the
+field that carries reasoning text in Chat answers (default `reasoning`; unknown values are ignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from oneapi.relay.protocols.openai_chat import DEFAULT_REASONING_FORMAT, REASONING_FIELDS, ReasoningFormat
+
+_ON = frozenset({"1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off"})
+_FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    thinking: bool | None = None
+    reasoning_effort: str | None = None
+    reasoning_format: ReasoningFormat = DEFAULT_REASONING_FORMAT
+    headers: dict[str, str] = field(default_factory=dict)  # protocol headers worth forwarding
+
+
+def client_options(query: Mapping[str, str], headers: Mapping[str, str]) -> ClientOptions:
+    switch = (query.get("thinking") or "").strip().lower()
+    thinking = True if switch in _ON else False if switch in _OFF else None
+    wanted = (query.get("reasoning_format") or "").strip().lower()
+    fmt: ReasoningFormat = DEFAULT_REASONING_FORMAT
+    for name in REASONING_FIELDS:
+        if wanted == name:
+            fmt = name
+    effort = (query.get("reasoning_effort") or "").strip().lower() or None
+    forwarded = {name: headers[name] for name in _FORWARDED_HEADERS if headers.get(name)}
+    return ClientOptions(thinking=thinking, reasoning_effort=effort, reasoning_format=fmt, headers=forwarded)

@@ -1,0 +1,113 @@
+"""The conversational endpoints: Chat Completions and Claude Messages, any channel behind them.
+
+The route names the caller's format; with AUTO_DETECT_API_FORMAT a body of the other shape is
+handled as what it is (SPEC §6.1, the `transparent` action), errors included. The request is
+admitted like any relay request, then each channel attempt goes through `convert.call`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from oneapi.relay import ir
+from oneapi.relay.client_options import client_options
+from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT
+from oneapi.relay.convert import call
+from oneapi.relay.errors import RelayError
+from oneapi.relay.estimate import prompt_tokens
+from oneapi.relay.modes import Mode
+from oneapi.relay.pipeline import admit, identify, request_id_of, run
+from oneapi.relay.protocols import openai_chat_request
+from oneapi.state import AppState
+
+MODES = {OPENAI_CHAT: Mode.CHAT, ANTHROPIC_MESSAGES: Mode.CLAUDE_MESSAGES}
+
+
+def detect_format(body: dict[str, Any]) -> str:
+    """Claude = `messages` plus a top-level `system`, tool_use/tool_result blocks or tools with
+    `input_schema`; else Chat. (Responses-shaped bodies stay Chat until that format is served.)"""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return OPENAI_CHAT
+    if "system" in body:
+        return ANTHROPIC_MESSAGES
+    tools = body.get("tools")
+    if isinstance(tools, list) and any(isinstance(t, dict) and "input_schema" in t for t in tools):
+        return ANTHROPIC_MESSAGES
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list) and any(
+            isinstance(block, dict) and block.get("type") in ("tool_use", "tool_result") for block in content
+        ):
+            return ANTHROPIC_MESSAGES
+    return OPENAI_CHAT
+
+
+def error_renderer(fmt: str):  # type: ignore[no-untyped-def]
+    """Errors in the caller's protocol, with the real status."""
+    error_body = CODECS[fmt].error_body
+
+    def render(err: RelayError, request_id: str) -> Response:
+        return Response(
+            orjson.dumps(error_body(err, request_id)), status_code=err.status, media_type="application/json"
+        )
+
+    return render
+
+
+async def relay_conversation(request: Request, route_format: str) -> Response:
+    state: AppState = request.app.state.oneapi
+    rid = request_id_of(request)
+    started = time.perf_counter()
+    fmt = route_format
+    try:
+        identity = await identify(request, state)
+        raw = await request.body()
+        body = _parse(raw)
+        if state.settings.auto_detect_api_format:
+            fmt = detect_format(body)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise RelayError(400, "model is required", "invalid_text_request", type="invalid_request_error")
+        try:
+            req = CODECS[fmt].read_request(body)
+        except ir.ConversionError as exc:
+            raise RelayError(400, str(exc), "invalid_request_error", type="invalid_request_error") from None
+        chat_view = body if fmt == OPENAI_CHAT else openai_chat_request.request_from_ir(req)
+        approximate = state.options.get_bool("ApproximateTokenEnabled")
+        estimate = prompt_tokens(Mode.CHAT, chat_view, model, approximate)
+        max_tokens = None if fmt == OPENAI_CHAT else req.sampling.max_tokens or 0
+        job = await admit(request, identity, MODES[fmt], raw, body, model, estimate, req.stream, max_tokens)
+    except RelayError as err:
+        return error_renderer(fmt)(err, rid)
+    job.started = started
+    job.inbound = fmt
+    job.options = client_options(request.query_params, request.headers)
+    job.render_error = error_renderer(fmt)
+    return await run(job, call)
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise RelayError(
+            400, f"invalid request body: {exc}", "invalid_text_request", type="invalid_request_error"
+        ) from None
+    if not isinstance(body, dict):
+        raise RelayError(
+            400,
+            "invalid request body: expected a JSON object",
+            "invalid_text_request",
+            type="invalid_request_error",
+        )
+    return body
+
+
+async def chat_completions(request: Request) -> Response:
+    return await relay_conversation(request, OPENAI_CHAT)

@@ -1,0 +1,120 @@
+"""Relay an upstream SSE stream to the caller event by event, converting between protocols.
+
+Each upstream chunk is split into frames, decoded into IR events and, when the caller speaks
+another protocol, encoded at once into the caller's frames: nothing waits for the end of the
+stream. When both sides speak the same protocol the upstream bytes go out unchanged (only the
+model name rewritten when it was mapped) and the events are decoded on the side for usage. A cut
+stream ends with an error in the caller's protocol; the tokens seen so far are billed either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import orjson
+from starlette.responses import StreamingResponse
+
+from oneapi.relay import ir
+from oneapi.relay.codecs import Codec, StreamEncoder
+from oneapi.relay.errors import RelayError
+from oneapi.relay.ir_stream import ResponseAccumulator
+from oneapi.relay.pipeline import Job
+from oneapi.relay.sse import SSEDecoder, SSEEvent, data_frame, event_frame
+
+Settle = Callable[[ir.Usage | None, str], None]
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class _Relay:
+    """The per-stream state: upstream frames in, caller bytes out, the answer folded on the side."""
+
+    def __init__(self, job: Job, upstream: Codec, inbound: Codec, rename: bool) -> None:
+        self.job = job
+        self.inbound = inbound
+        self.decoder = upstream.decoder()
+        self.encoder: StreamEncoder | None = None if upstream is inbound else inbound.encoder(job.options)
+        self.rename = rename
+        self.answer = ResponseAccumulator()
+
+    def frames(self, events: list[SSEEvent], chunk: bytes) -> bytes:
+        """Caller bytes for `events`; `chunk` is their exact upstream bytes, sent as is when it can."""
+        out: list[bytes] = []
+        for event in events:
+            for item in self.decoder.feed(event):
+                self.answer.feed(item)
+                if self.encoder is not None:
+                    out.append(self.encoder.encode(item))
+            if self.encoder is None and self.rename:
+                out.append(_renamed(event, self.job.model))
+        if self.encoder is None and not self.rename:
+            return chunk
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        return self.encoder.finish() if self.encoder is not None else b""
+
+    def error(self, err: RelayError) -> bytes:
+        message = f"{err.message} (request id: {self.job.request_id})"
+        encoder = self.encoder or self.inbound.encoder(self.job.options)
+        return encoder.encode(ir.StreamError(message, type=err.type, code=err.code))
+
+    def text(self) -> str:
+        parts: list[str] = []
+        for part in self.answer.response.content:
+            if isinstance(part, ir.TextPart | ir.ThinkingPart):
+                parts.append(part.text)
+            elif isinstance(part, ir.ToolCallPart):
+                parts.append(part.name + part.arguments)
+        return "".join(parts)
+
+
+def relay_stream(
+    job: Job,
+    resp: aiohttp.ClientResponse,
+    upstream: Codec,
+    inbound: Codec,
+    settle: Settle,
+    rename: bool,
+) -> StreamingResponse:
+    state = _Relay(job, upstream, inbound, rename)
+    sse = SSEDecoder()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in resp.content.iter_any():
+                out = state.frames(sse.feed(chunk), chunk)
+                if out:
+                    yield out
+            tail = state.frames(sse.finish(), b"")  # a last frame's bytes went out with its chunk
+            closing = state.finish()
+            if tail or closing:
+                yield tail + closing
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            err = RelayError(
+                502, f"upstream stream broke: {exc}", "stream_interrupted", type="upstream_error"
+            )
+            yield state.error(err)
+        finally:
+            resp.close()
+            settle(state.answer.response.usage, state.text())
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=STREAM_HEADERS)
+
+
+def _renamed(event: SSEEvent, model: str) -> bytes:
+    """A frame with the caller's model name in place of the mapped one (top level or `message`)."""
+    try:
+        obj = orjson.loads(event.data)
+    except orjson.JSONDecodeError:
+        return event.raw
+    if not isinstance(obj, dict):
+        return event.raw
+    message = obj.get("message")
+    target: dict[str, Any] = message if isinstance(message, dict) else obj
+    if "model" not in target:
+        return event.raw
+    target["model"] = model
+    payload = orjson.dumps(obj)
+    return event_frame(event.event, payload) if event.event else data_frame(payload)
