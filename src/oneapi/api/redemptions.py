@@ -187,7 +187,7 @@ async def admin_topup(request: Request, caller: Caller = admin_auth) -> dict[str
     state = app_state(request)
     body = await parse_body(request, TopupBody)
     async with _balance_lock(state):
-        unwritten = state.relay.ledger.unwritten_user_delta(body.user_id) if state.relay is not None else 0
+        unwritten = state.relay.ledger.unwritten_user(body.user_id).quota if state.relay is not None else 0
         username, new_quota = await _run(
             service.admin_topup(state.db.main, body.user_id, body.quota, unwritten)
         )

@@ -19,12 +19,22 @@ class UserDelta:
     used_quota: int = 0
     request_count: int = 0
 
+    def add(self, other: UserDelta) -> None:
+        self.quota += other.quota
+        self.used_quota += other.used_quota
+        self.request_count += other.request_count
+
 
 @dataclass
 class TokenDelta:
     remain_quota: int = 0  # added to tokens.remain_quota (negative = debit)
     used_quota: int = 0
     accessed_time: int = 0
+
+    def add(self, other: TokenDelta) -> None:
+        self.remain_quota += other.remain_quota
+        self.used_quota += other.used_quota
+        self.accessed_time = max(self.accessed_time, other.accessed_time)
 
 
 @dataclass
@@ -51,30 +61,12 @@ class QuotaLedger:
         self._in_flight: Batch | None = None
 
     # balances --------------------------------------------------------------------------------
-    def unwritten_user_delta(self, user_id: int) -> int:
-        """Quota moved for the user in this process that the database does not show yet."""
-        total = 0
-        for batch in (self._pending, self._in_flight):
-            if batch and user_id in batch.users:
-                total += batch.users[user_id].quota
-        return total
-
-    def unwritten_token_delta(self, token_id: int) -> int:
-        total = 0
-        for batch in (self._pending, self._in_flight):
-            if batch and token_id in batch.tokens:
-                total += batch.tokens[token_id].remain_quota
-        return total
-
     def unwritten_user(self, user_id: int) -> UserDelta:
         """Every change to the user's row made here that the database does not show yet."""
         total = UserDelta()
         for batch in (self._pending, self._in_flight):
             if batch and user_id in batch.users:
-                d = batch.users[user_id]
-                total.quota += d.quota
-                total.used_quota += d.used_quota
-                total.request_count += d.request_count
+                total.add(batch.users[user_id])
         return total
 
     def unwritten_token(self, token_id: int) -> TokenDelta:
@@ -82,18 +74,15 @@ class QuotaLedger:
         total = TokenDelta()
         for batch in (self._pending, self._in_flight):
             if batch and token_id in batch.tokens:
-                d = batch.tokens[token_id]
-                total.remain_quota += d.remain_quota
-                total.used_quota += d.used_quota
-                total.accessed_time = max(total.accessed_time, d.accessed_time)
+                total.add(batch.tokens[token_id])
         return total
 
     def load_user(self, user_id: int, db_quota: int) -> None:
         """Adopt a freshly read database balance, keeping the debits it cannot show yet."""
-        self.user_balance[user_id] = db_quota + self.unwritten_user_delta(user_id)
+        self.user_balance[user_id] = db_quota + self.unwritten_user(user_id).quota
 
     def load_token(self, token_id: int, db_remain: int) -> None:
-        self.token_balance[token_id] = db_remain + self.unwritten_token_delta(token_id)
+        self.token_balance[token_id] = db_remain + self.unwritten_token(token_id).remain_quota
 
     # movements -------------------------------------------------------------------------------
     def move(self, user_id: int, token_id: int, amount: int, *, limited: bool, now: int) -> None:
@@ -142,16 +131,10 @@ class QuotaLedger:
         if batch is None:
             return
         newer, self._pending = self._pending, batch
-        for uid, d in newer.users.items():
-            u = self._pending.users.setdefault(uid, UserDelta())
-            u.quota += d.quota
-            u.used_quota += d.used_quota
-            u.request_count += d.request_count
-        for tid, t in newer.tokens.items():
-            tok = self._pending.tokens.setdefault(tid, TokenDelta())
-            tok.remain_quota += t.remain_quota
-            tok.used_quota += t.used_quota
-            tok.accessed_time = max(tok.accessed_time, t.accessed_time)
+        for uid, user in newer.users.items():
+            self._pending.users.setdefault(uid, UserDelta()).add(user)
+        for tid, token in newer.tokens.items():
+            self._pending.tokens.setdefault(tid, TokenDelta()).add(token)
         merged: dict[int, int] = defaultdict(int, self._pending.channels)
         for cid, q in newer.channels.items():
             merged[cid] += q
