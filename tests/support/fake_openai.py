@@ -38,7 +38,8 @@ class Script:
     stream_chunks: int = 5
     chunk_pause: float = 0.0
     big_chunk: int = 0  # bytes of one extra-large content delta in streams
-    tool_call: bool = False
+    tool_call: bool = False  # answer with a get_weather tool call (plain and streamed)
+    reasoning: str = ""  # DeepSeek-style `reasoning_content` before the answer
     # Balance endpoints (OpenAI dashboard and vendor APIs): answers derive from these amounts.
     hard_limit_usd: float = 100.0
     has_payment_method: bool = True
@@ -198,6 +199,8 @@ class FakeOpenAI:
                     ],
                 }
                 finish = "tool_calls"
+            if s.reasoning:
+                message["reasoning_content"] = s.reasoning
             out = {
                 "id": "chatcmpl-1",
                 "object": "chat.completion",
@@ -239,6 +242,17 @@ class FakeOpenAI:
         await response.write(
             _frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
         )
+        if s.reasoning:
+            delta = {"reasoning_content": s.reasoning}
+            await response.write(
+                _frame({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+            )
+        if s.tool_call:
+            words = []
+            for delta in _tool_call_deltas():
+                await response.write(
+                    _frame({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+                )
         for word in words:
             if s.chunk_pause:
                 await asyncio.sleep(s.chunk_pause)
@@ -257,7 +271,14 @@ class FakeOpenAI:
                 )
             )
         await response.write(
-            _frame({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            _frame(
+                {
+                    **base,
+                    "choices": [
+                        {"index": 0, "delta": {}, "finish_reason": "tool_calls" if s.tool_call else "stop"}
+                    ],
+                }
+            )
         )
         include = (body.get("stream_options") or {}).get("include_usage")
         if s.send_usage and include:
@@ -266,6 +287,21 @@ class FakeOpenAI:
         await response.write_eof()
         self.finished_streams += 1
         return response
+
+
+def _tool_call_deltas() -> list[dict[str, Any]]:
+    """A get_weather call streamed as OpenAI does: id and name first, then argument fragments."""
+    first = {
+        "index": 0,
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": ""},
+    }
+    return [
+        {"tool_calls": [first]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]},
+    ]
 
 
 def _frame(obj: dict[str, Any]) -> bytes:

@@ -26,26 +26,40 @@ from oneapi.relay.protocols import openai_chat_request
 from oneapi.state import AppState
 
 MODES = {OPENAI_CHAT: Mode.CHAT, ANTHROPIC_MESSAGES: Mode.CLAUDE_MESSAGES}
+CHAT_ONLY_ROLES = frozenset({"system", "developer", "tool"})
+CHAT_ONLY_FIELDS = frozenset(
+    {"response_format", "max_completion_tokens", "n", "stream_options", "reasoning_effort"}
+)
 
 
-def detect_format(body: dict[str, Any]) -> str:
-    """Claude = `messages` plus a top-level `system`, tool_use/tool_result blocks or tools with
-    `input_schema`; else Chat. (Responses-shaped bodies stay Chat until that format is served.)"""
+def detect_format(body: dict[str, Any], route_format: str) -> str:
+    """The body's real format. Claude: top-level `system`, tool_use/tool_result blocks or tools
+    with `input_schema`. Chat: system/developer/tool roles, `tool_calls`, function tools,
+    Chat-only fields, or no `max_tokens` (Claude requires it). A body with neither keeps the
+    route's format. (Responses-shaped bodies stay as routed until that format is served.)"""
     messages = body.get("messages")
     if not isinstance(messages, list):
-        return OPENAI_CHAT
-    if "system" in body:
+        return route_format
+    tools = (
+        [t for t in body.get("tools") or [] if isinstance(t, dict)]
+        if isinstance(body.get("tools"), list)
+        else []
+    )
+    if "system" in body or any("input_schema" in t for t in tools):
         return ANTHROPIC_MESSAGES
-    tools = body.get("tools")
-    if isinstance(tools, list) and any(isinstance(t, dict) and "input_schema" in t for t in tools):
-        return ANTHROPIC_MESSAGES
+    chat = any(t.get("type") == "function" for t in tools) or not CHAT_ONLY_FIELDS.isdisjoint(body)
     for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
         if isinstance(content, list) and any(
             isinstance(block, dict) and block.get("type") in ("tool_use", "tool_result") for block in content
         ):
             return ANTHROPIC_MESSAGES
-    return OPENAI_CHAT
+        chat = chat or message.get("role") in CHAT_ONLY_ROLES or "tool_calls" in message
+    if chat or (route_format == ANTHROPIC_MESSAGES and "max_tokens" not in body):
+        return OPENAI_CHAT
+    return route_format
 
 
 def error_renderer(fmt: str):  # type: ignore[no-untyped-def]
@@ -70,7 +84,7 @@ async def relay_conversation(request: Request, route_format: str) -> Response:
         raw = await request.body()
         body = _parse(raw)
         if state.settings.auto_detect_api_format:
-            fmt = detect_format(body)
+            fmt = detect_format(body, route_format)
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise RelayError(400, "model is required", "invalid_text_request", type="invalid_request_error")

@@ -37,12 +37,14 @@ class _Relay:
         self.encoder: StreamEncoder | None = None if upstream is inbound else inbound.encoder(job.options)
         self.rename = rename
         self.answer = ResponseAccumulator()
+        self.failed = False  # the upstream sent an error event: the caller's stream ends with it
 
     def frames(self, events: list[SSEEvent], chunk: bytes) -> bytes:
         """Caller bytes for `events`; `chunk` is their exact upstream bytes, sent as is when it can."""
         out: list[bytes] = []
         for event in events:
             for item in self.decoder.feed(event):
+                self.failed = self.failed or isinstance(item, ir.StreamError)
                 self.answer.feed(item)
                 if self.encoder is not None:
                     out.append(self.encoder.encode(item))
@@ -53,7 +55,7 @@ class _Relay:
         return b"".join(out)
 
     def finish(self) -> bytes:
-        return self.encoder.finish() if self.encoder is not None else b""
+        return self.encoder.finish() if self.encoder is not None and not self.failed else b""
 
     def error(self, err: RelayError) -> bytes:
         message = f"{err.message} (request id: {self.job.request_id})"
