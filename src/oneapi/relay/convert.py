@@ -5,6 +5,14 @@ are the same the body goes upstream as the caller sent it (only a mapped model n
 channel's system prompt rewritten) and the answer comes back byte for byte, its usage read on the
 side; OpenAI Chat on an OpenAI channel keeps the pipeline's own path. Otherwise the request goes
 inbound → IR → upstream format, and the answer upstream → IR → inbound format.
+
+Reasoning across turns: Claude thinking blocks keep their signatures on the Claude → Anthropic
+fast lane (the body is not touched) and through the IR (`ThinkingPart.signature`). Chat has no
+field for a signature, so when a Chat caller echoes reasoning back (`reasoning_content`,
+`reasoning` or `thinking` on an assistant message) to an Anthropic channel the unsigned thinking
+is dropped from the history (Anthropic refuses unsigned thinking blocks); the text and tool calls
+of that turn still go. `?thinking=` and `?reasoning_format=` apply to converted requests and
+answers; the Chat → OpenAI fast lane forwards the body and the reasoning fields as they are.
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT, Codec
 from oneapi.relay.errors import RelayError
 from oneapi.relay.metering import count_text
 from oneapi.relay.modes import Mode
-from oneapi.relay.pipeline import Job, call_native, read_all, send, settle_tokens
+from oneapi.relay.pipeline import Job, call_native, settle_tokens
 from oneapi.relay.providers.registry import provider_for
 from oneapi.relay.stream_convert import relay_stream
+from oneapi.relay.upstream_send import read_all, send
 from oneapi.services.pricing import Usage
 
 UPSTREAM_PATHS = {OPENAI_CHAT: "/v1/chat/completions", ANTHROPIC_MESSAGES: "/v1/messages"}

@@ -27,12 +27,12 @@ from oneapi.relay.estimate import max_output_tokens, prompt_tokens
 from oneapi.relay.metering import count_text
 from oneapi.relay.modes import Mode
 from oneapi.relay.payload import build_payload
-from oneapi.relay.providers.base import ChannelConfigError
 from oneapi.relay.providers.registry import provider_for
 from oneapi.relay.routing import choose
 from oneapi.relay.runtime import RelayRuntime
 from oneapi.relay.sse import SSEDecoder, data_frame
-from oneapi.relay.upstream_errors import is_retryable, upstream_error
+from oneapi.relay.upstream_errors import is_retryable
+from oneapi.relay.upstream_send import read_all, send
 from oneapi.relay.usage import StreamUsage, response_text, usage_from
 from oneapi.services.pricing import Price, Usage, group_ratio, pre_consume_quota, price_of, text_quota
 from oneapi.state import AppState
@@ -240,59 +240,6 @@ async def call_native(job: Job, channel: Channel) -> Response:
     return _answer(job, channel, upstream_model, resp.status, resp.headers.get("Content-Type", ""), data)
 
 
-async def send(
-    job: Job,
-    channel: Channel,
-    upstream_model: str,
-    payload: bytes,
-    headers: dict[str, str] | None = None,
-    path: str | None = None,
-    mode: Mode | None = None,
-) -> aiohttp.ClientResponse:
-    """POST `payload` to the channel's provider (at `path`/`mode` when the upstream speaks another
-    format than the caller); an upstream failure is raised as a RelayError."""
-    provider = provider_for(channel.type)
-    try:
-        call = provider.prepare(channel, path or job.path, upstream_model, mode or job.mode)
-    except ChannelConfigError as exc:
-        raise RelayError(
-            500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error"
-        ) from None
-    all_headers = {**call.headers, **(headers or {}), "Content-Type": "application/json"}
-    try:
-        resp = await job.rt.http.post(call.url, data=payload, headers=all_headers)
-    except TimeoutError:
-        raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
-    except aiohttp.ClientError as exc:
-        raise RelayError(
-            502, f"do request failed: {exc}", "do_request_failed", type="upstream_error"
-        ) from None
-    content_type = resp.headers.get("Content-Type", "")
-    if resp.status not in (200, 201) or (job.stream and content_type.startswith("application/json")):
-        try:
-            data = await resp.read()
-        except (aiohttp.ClientError, TimeoutError):
-            data = b""
-        finally:
-            resp.release()
-        raise upstream_error(resp.status, data)
-    return resp
-
-
-async def read_all(resp: aiohttp.ClientResponse) -> bytes:
-    """The whole body of a non-stream answer; read failures become RelayErrors."""
-    try:
-        return await resp.read()
-    except TimeoutError:
-        raise RelayError(504, "upstream response timed out", "upstream_timeout") from None
-    except aiohttp.ClientError as exc:
-        raise RelayError(
-            502, f"reading the upstream response failed: {exc}", "read_response_failed", type="upstream_error"
-        ) from None
-    finally:
-        resp.release()
-
-
 def _answer(
     job: Job, channel: Channel, upstream_model: str, status: int, content_type: str, data: bytes
 ) -> Response:
@@ -421,11 +368,9 @@ __all__ = [
     "admit",
     "call_native",
     "identify",
-    "read_all",
     "relay_json",
     "request_id_of",
     "run",
-    "send",
     "settle_quota",
     "settle_tokens",
 ]
