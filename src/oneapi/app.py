@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oneapi import __version__
-from oneapi.api import channels, logs, options, redemptions, status, tokens, user_admin, users
+from oneapi.api import channels, logs, options, redemptions, status, tokens, totp, user_admin, users
 from oneapi.api.channel_health import router as channel_health_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.api.misc import router as misc_router
@@ -138,7 +138,7 @@ def build_app(settings: Settings) -> FastAPI:
         return fail_response(ApiError("internal error: " + type(exc).__name__, 500))
 
     app.include_router(channel_health_router)  # before channels: /api/channel/test is not a channel id
-    for module in (status, users, user_admin, tokens, channels, options, logs, redemptions):
+    for module in (status, users, user_admin, totp, tokens, channels, options, logs, redemptions):
         app.include_router(module.router)
     app.include_router(relay_keys_router)
     app.include_router(misc_router)

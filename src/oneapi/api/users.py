@@ -12,6 +12,7 @@ from oneapi.api.auth import Caller, app_state, user_auth
 from oneapi.api.body import Body, parse_body
 from oneapi.api.errors import ApiError, ok
 from oneapi.api.session import clear_session, write_session
+from oneapi.api.totp import check_login_code
 from oneapi.services import users as accounts
 from oneapi.services.passwords import verify_password
 from oneapi.services.roles import ROLE_ROOT, USER_ENABLED
@@ -47,6 +48,7 @@ def forget_user(state: AppState, user_id: int) -> None:
 class LoginBody(Body):
     username: str = ""
     password: str = ""
+    totp_code: str = ""
 
 
 class SelfUpdateBody(Body):
@@ -72,6 +74,7 @@ async def login(request: Request, response: Response) -> dict[str, Any]:
         raise ApiError(WRONG_LOGIN)
     if not state.options.get_bool("PasswordLoginEnabled") and (row["role"] or 0) < ROLE_ROOT:
         raise ApiError(PASSWORD_LOGIN_OFF)
+    await check_login_code(request, row, body.totp_code)
     write_session(
         response,
         state,
