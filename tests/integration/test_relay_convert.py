@@ -644,6 +644,26 @@ def test_mapped_model_is_renamed_back_in_the_claude_stream(relay: RelaySetup, fa
 
 
 @pytest.mark.parametrize("upstream", UPSTREAMS)
+def test_mapped_model_is_renamed_back_in_converted_streams(
+    relay: RelaySetup, fakes: Fakes, upstream: str
+) -> None:
+    fake = fakes.openai if upstream == "openai" else fakes.anthropic
+    mapping = json.dumps({"my-model": MODELS[upstream]})
+    relay.add_channel(fake, type=TYPES[upstream], models="my-model", name="mapped", model_mapping=mapping)  # type: ignore[arg-type]
+    messages: list[Any] = [{"role": "user", "content": "hi"}]
+    if upstream == "openai":
+        client = anthropic.Anthropic(base_url=relay.server.url, api_key=relay.key, max_retries=0)
+        with client.messages.stream(model="my-model", max_tokens=100, messages=messages) as s:
+            assert s.get_final_message().model == "my-model"
+    else:
+        chunks = list(
+            relay.client().chat.completions.create(model="my-model", messages=messages, stream=True)
+        )
+        assert {c.model for c in chunks} == {"my-model"}
+    assert fake.received[-1].body["model"] == MODELS[upstream]
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
 def test_upstream_error_reaches_claude_caller_in_anthropic_shape(
     relay: RelaySetup, fakes: Fakes, upstream: str
 ) -> None:

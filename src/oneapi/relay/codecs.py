@@ -48,7 +48,7 @@ class Codec:
     read_response: Callable[[dict[str, Any]], ir.Response]
     write_response: Callable[[ir.Response, ClientOptions], dict[str, Any]]
     decoder: Callable[[], StreamDecoder]
-    encoder: Callable[[ClientOptions], StreamEncoder]
+    encoder: Callable[[ClientOptions, str], StreamEncoder]  # options, the model name the caller sees
     error_body: Callable[[RelayError, str], dict[str, Any]]
 
 
@@ -67,8 +67,8 @@ class _ChatDecoder:
 
 
 class _ChatEncoder:
-    def __init__(self, options: ClientOptions) -> None:
-        self._inner = openai_chat_stream.ChunkEncoder(reasoning_format=options.reasoning_format)
+    def __init__(self, options: ClientOptions, model: str) -> None:
+        self._inner = openai_chat_stream.ChunkEncoder(model=model, reasoning_format=options.reasoning_format)
 
     def encode(self, event: ir.Event) -> bytes:
         return b"".join(data_frame(orjson.dumps(chunk)) for chunk in self._inner.encode(event))
@@ -95,8 +95,8 @@ class _ClaudeDecoder:
 
 
 class _ClaudeEncoder:
-    def __init__(self, options: ClientOptions) -> None:
-        self._inner = anthropic_stream.EventEncoder()
+    def __init__(self, options: ClientOptions, model: str) -> None:
+        self._inner = anthropic_stream.EventEncoder(model=model)
 
     def encode(self, event: ir.Event) -> bytes:
         return _frames(self._inner.encode(event))

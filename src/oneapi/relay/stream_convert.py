@@ -34,7 +34,9 @@ class _Relay:
         self.job = job
         self.inbound = inbound
         self.decoder = upstream.decoder()
-        self.encoder: StreamEncoder | None = None if upstream is inbound else inbound.encoder(job.options)
+        self.encoder: StreamEncoder | None = (
+            None if upstream is inbound else inbound.encoder(job.options, job.model)
+        )
         self.rename = rename
         self.answer = ResponseAccumulator()
         self.failed = False  # the upstream sent an error event: the caller's stream ends with it
@@ -59,7 +61,7 @@ class _Relay:
 
     def error(self, err: RelayError) -> bytes:
         message = f"{err.message} (request id: {self.job.request_id})"
-        encoder = self.encoder or self.inbound.encoder(self.job.options)
+        encoder = self.encoder or self.inbound.encoder(self.job.options, self.job.model)
         return encoder.encode(ir.StreamError(message, type=err.type, code=err.code))
 
     def text(self) -> str:
