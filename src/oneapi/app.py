@@ -24,6 +24,7 @@ from oneapi.cache.redis_client import close_redis, open_redis
 from oneapi.config import Settings
 from oneapi.db.engine import open_database
 from oneapi.db.migrate import run_migrations
+from oneapi.front import RelayFront
 from oneapi.ratelimit_middleware import RateLimitMiddleware
 from oneapi.relay.routes import RELAY_ROUTES
 from oneapi.relay.runtime import RelayRuntime
@@ -80,7 +81,7 @@ def _invalid_url(request: Request, status_code: int) -> JsonResponse:
     return JsonResponse(body, status_code=status_code)
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: Settings) -> RelayFront:
     rate_limits = RateLimits(settings)
 
     @contextlib.asynccontextmanager
@@ -145,4 +146,4 @@ def build_app(settings: Settings) -> FastAPI:
     app.router.routes.extend(RELAY_ROUTES)
     app.add_middleware(RateLimitMiddleware, limits=rate_limits, key_prefix=settings.token_key_prefix)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost: the limiter sees its id
-    return app
+    return RelayFront(app, RELAY_ROUTES, rate_limits, settings.token_key_prefix)
