@@ -1,8 +1,8 @@
 """Writes the ledger's owed quota moves, log rows and cost rows to the database, batched.
 
 With BATCH_UPDATE_ENABLED the writer flushes every BATCH_UPDATE_INTERVAL seconds, as One API does.
-Without it, a flush starts as soon as there is work (requests finishing together share one
-transaction), so writes never wait in the request path yet land within milliseconds.
+Without it, a flush starts 50 ms after work arrives (requests finishing together share one
+transaction), so writes never wait in the request path yet land within a fraction of a second.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from oneapi.services.ledger import Batch, QuotaLedger
 from oneapi.services.log_rollup import ROLLED_UP, add_written
 
 log = logging.getLogger(__name__)
+
+MIN_FLUSH_GAP = 0.05  # seconds; measured in bench/: one flush per wake-up cost ~9% of relay CPU
 
 _USER_UPDATE = (
     update(users)
@@ -74,6 +76,8 @@ class BillingWriter:
                 await asyncio.sleep(self._interval)
             else:
                 await self._wake.wait()
+                # A short gather window: requests finishing together share one transaction.
+                await asyncio.sleep(MIN_FLUSH_GAP)
                 self._wake.clear()
             ok = await self.flush()
             if not ok:
