@@ -114,6 +114,7 @@ class ToolCallPart:
     name: str
     arguments: str  # JSON text
     cache_control: dict[str, Any] | None = None
+    signature: str | None = None  # Gemini's thoughtSignature on a function call, needed to send it back
 
 
 @dataclass(slots=True)
@@ -299,6 +300,7 @@ class ToolCallStart:
     index: int  # the tool call's position among this response's tool calls, from 0
     id: str
     name: str
+    signature: str | None = None  # as ToolCallPart.signature
 
 
 @dataclass(slots=True)

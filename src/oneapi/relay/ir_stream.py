@@ -40,7 +40,7 @@ def response_events(response: Response) -> list[Event]:
         elif isinstance(part, RedactedThinkingPart):
             events.append(RedactedThinking(part.data))
         elif isinstance(part, ToolCallPart):
-            events.append(ToolCallStart(tool_index, part.id, part.name))
+            events.append(ToolCallStart(tool_index, part.id, part.name, part.signature))
             if part.arguments:
                 events.append(ToolCallDelta(tool_index, part.arguments))
             tool_index += 1
@@ -80,7 +80,7 @@ class ResponseAccumulator:
         elif isinstance(event, RedactedThinking):
             content.append(RedactedThinkingPart(event.data))
         elif isinstance(event, ToolCallStart):
-            call = ToolCallPart(event.id, event.name, "")
+            call = ToolCallPart(event.id, event.name, "", signature=event.signature)
             self._tools[event.index] = call
             content.append(call)
         elif isinstance(event, ToolCallDelta):
