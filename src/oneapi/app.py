@@ -18,6 +18,7 @@ from oneapi.api import channels, logs, options, redemptions, status, tokens, tot
 from oneapi.api.channel_health import router as channel_health_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.api.misc import router as misc_router
+from oneapi.api.openapi_doc import install_openapi
 from oneapi.api.relay_keys import router as relay_keys_router
 from oneapi.cache.ratelimit import RateLimits, RedisRateLimiter
 from oneapi.cache.redis_client import close_redis, open_redis
@@ -144,6 +145,7 @@ def build_app(settings: Settings) -> RelayFront:
     app.include_router(relay_keys_router)
     app.include_router(misc_router)
     app.router.routes.extend(RELAY_ROUTES)
+    install_openapi(app, RELAY_ROUTES)
     app.add_middleware(RateLimitMiddleware, limits=rate_limits, key_prefix=settings.token_key_prefix)
     app.add_middleware(RequestIdMiddleware)  # added last = outermost: the limiter sees its id
     return RelayFront(app, RELAY_ROUTES, rate_limits, settings.token_key_prefix)
