@@ -262,3 +262,49 @@ def test_admin_key_can_pin_a_channel_common_user_cannot(
         assert len(second.received) == 1 and len(upstream.received) == 0
     finally:
         second.stop()
+
+
+def test_tool_calls_and_tool_history_are_relayed(relay: RelaySetup, upstream: FakeOpenAI) -> None:
+    relay.add_channel(upstream)
+    upstream.script.tool_call = True
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather of a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
+    first = relay.client().chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Weather in Paris?"}], tools=tools
+    )
+    call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert (call.id, call.function.name, call.function.arguments) == (
+        "call_1",
+        "get_weather",
+        '{"city":"Paris"}',
+    )
+    assert upstream.received[-1].body["tools"] == tools
+    upstream.script.tool_call = False
+    history = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "18°C, sunny"},
+    ]
+    second = relay.client().chat.completions.create(model="gpt-4o-mini", messages=history, tools=tools)
+    assert second.choices[0].message.content == "Hello from the fake upstream."
+    assert upstream.received[-1].body["messages"] == history
+    relay.wait_flushed(2)
