@@ -26,6 +26,12 @@ READS_BODY = re.compile(r"parse_body\(|read_json\(|request\.body\(\)|request\.js
 CREDENTIAL_LEVELS = {"user", "admin", "root", "relay-key"}
 
 
+@pytest.fixture
+def backend() -> str:
+    """The document does not depend on the database: one backend is enough."""
+    return "sqlite"
+
+
 def _methods(route: APIRoute | Route) -> set[str]:
     return (route.methods or set()) - {"HEAD"}
 
