@@ -35,6 +35,10 @@ async def relay(request: web.Request) -> web.StreamResponse:
         return out
 
 
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
 async def session_context(app: web.Application) -> AsyncIterator[None]:
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=None)
     app[SESSION] = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60))
@@ -52,7 +56,7 @@ def main() -> None:
     app[UPSTREAM] = args.upstream.rstrip("/")
     app.cleanup_ctx.append(session_context)
     app.router.add_post("/{tail:.*}", relay)
-    app.router.add_get("/health", lambda _request: web.json_response({"ok": True}))
+    app.router.add_get("/health", health)
     web.run_app(
         app, host=args.host, port=args.port, access_log=None, print=None, loop=uvloop.new_event_loop()
     )

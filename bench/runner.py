@@ -12,6 +12,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,8 @@ class Bench:
             result = run_wrk(url, body, server.key, scenario.concurrency, seconds)
         else:
             result = run_streams(url, body, server.key, scenario.concurrency, seconds, lanes.PACE_MS)
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited ({server.proc.returncode}); logs in {self.workdir}")
         settle(server)
         cpu = procstat.cpu_seconds(server.pid) - cpu_before
         result["cpu_ms_per_req"] = round(cpu * 1000 / max(1, result["completed"]), 3)
@@ -231,6 +234,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario per server")
     parser.add_argument("--servers", help="comma-separated subset (default: all four; with --soak: ours)")
     parser.add_argument("--src", type=Path, help="run our gateway from this src/ (e.g. a clean export)")
+    parser.add_argument("--commit", help="the commit --src was exported from (names the results file)")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, SQLite file)")
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
     return parser.parse_args()
 
@@ -249,7 +254,7 @@ def main() -> int:
     _log(f"bench: mode {mode}, servers {', '.join(wanted)}, work dir {workdir}")
     result: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
+        "commit": args.commit or git_commit(),
         "mode": mode,
         "rounds": rounds,
         "seconds_per_run": seconds,
@@ -276,6 +281,9 @@ def main() -> int:
         result["loadavg_at_end"] = os.getloadavg()
     finally:
         bench.stop()
+    books = result.get("books")
+    if not args.keep and (not books or books["ok"]):
+        shutil.rmtree(workdir, ignore_errors=True)  # kept after a failure: its logs tell why
     return finish(result, args, mode)
 
 

@@ -132,6 +132,8 @@ def start_ours(workdir: Path, src: Path | None = None) -> Server:
         "SQLITE_PATH": str(workdir / "one-api.db"),
         "SESSION_SECRET": "bench-session-secret",
         "ENABLE_COOKIE_SECURE": "false",  # the set-up logs in over plain HTTP
+        # The relay rate limiter stays on (every request is counted) but may not refuse the load.
+        "GLOBAL_RELAY_RATE_LIMIT": "1000000000",
         "PORT": str(port),
     }
     argv = [str(REPO / ".venv" / "bin" / "one-api"), "serve", "--host", "127.0.0.1", "--port", str(port)]
