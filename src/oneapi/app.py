@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oneapi import __version__
 from oneapi.api import channels, logs, options, redemptions, status, tokens, totp, user_admin, users
+from oneapi.api import oauth as oauth_api
+from oneapi.api import signup as signup_api
 from oneapi.api.channel_health import router as channel_health_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.api.misc import router as misc_router
@@ -143,6 +145,8 @@ def build_app(settings: Settings) -> RelayFront:
     for module in (status, users, user_admin, totp, tokens, channels, options, logs, redemptions):
         app.include_router(module.router)
     app.include_router(relay_keys_router)
+    app.include_router(signup_api.router)
+    app.include_router(oauth_api.router)
     app.include_router(misc_router)
     app.router.routes.extend(RELAY_ROUTES)
     install_openapi(app, RELAY_ROUTES)

@@ -206,6 +206,13 @@ class Settings:
     resend_api_key: str = _env("RESEND_API_KEY", _parse_str, "")
     force_email_tls_verify: bool = _env("FORCE_EMAIL_TLS_VERIFY", _parse_bool, False)
 
+    # Sign-in providers (ours): where GitHub OAuth and Turnstile live; tests point them at fakes
+    github_oauth_base_url: str = _env("GITHUB_OAUTH_BASE_URL", _parse_str, "https://github.com")
+    github_api_base_url: str = _env("GITHUB_API_BASE_URL", _parse_str, "https://api.github.com")
+    turnstile_verify_url: str = _env(
+        "TURNSTILE_VERIFY_URL", _parse_str, "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    )
+
     # Process layout (ours)
     workers: int = _env("WORKERS", _parse_non_negative_int, 1, "uvicorn worker processes")
 

@@ -44,3 +44,8 @@ def clear_session(response: Response, state: AppState) -> None:
     response.delete_cookie(
         COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=state.settings.enable_cookie_secure
     )
+
+
+def update_session(request: Request, response: Response, state: AppState, **changes: Any) -> None:
+    """Keep what the cookie holds (e.g. who is logged in) and set or replace `changes`."""
+    write_session(response, state, {**(read_session(request, state) or {}), **changes})
