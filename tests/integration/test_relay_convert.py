@@ -506,6 +506,22 @@ def test_thinking_switch_is_ignored_for_claude_3_5(relay: RelaySetup, fakes: Fak
     assert "thinking" not in fakes.anthropic.received[-1].body  # claude-3-5 cannot think (SPEC §6.3)
 
 
+def test_chat_echoed_reasoning_is_dropped_for_anthropic_but_the_turn_kept(
+    relay: RelaySetup, fakes: Fakes
+) -> None:
+    """Chat has no place for a thinking signature, and Anthropic refuses unsigned thinking."""
+    case = connect(relay, fakes, "anthropic")
+    messages: list[Any] = [
+        {"role": "user", "content": "Think"},
+        {"role": "assistant", "content": "Done.", "reasoning_content": THINKING},
+        {"role": "user", "content": "Again"},
+    ]
+    relay.client().chat.completions.create(model=case.model, messages=messages, extra_query={"thinking": "1"})
+    sent = fakes.anthropic.received[-1].body
+    assert sent["messages"][1] == {"role": "assistant", "content": "Done."}
+    assert sent["thinking"]["type"] == "enabled"
+
+
 @pytest.mark.parametrize("fmt", ["", "reasoning", "thinking", "reasoning_content"])
 def test_reasoning_format_names_the_stream_field(relay: RelaySetup, fakes: Fakes, fmt: str) -> None:
     case = connect(relay, fakes, "anthropic")
