@@ -23,7 +23,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from oneapi.db.tables import channels
+from oneapi.relay import ir
 from oneapi.relay.channel import Channel
+from oneapi.relay.codecs import OPENAI_CHAT, codec
+from oneapi.relay.convert import UPSTREAM_PATHS
 from oneapi.relay.errors import RelayError
 from oneapi.relay.failures import disable_channel
 from oneapi.relay.modes import Mode
@@ -103,16 +106,26 @@ def pick_model(channel: Channel, testing_model: str, requested: str) -> str:
     return channel.models[0] if channel.models else DEFAULT_TEST_MODEL
 
 
-def _reply_text(data: bytes) -> str:
+def _reply_text(data: bytes, protocol: str) -> str:
+    """The text of the upstream's answer, read in the channel's own wire format."""
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise RelayError(502, "the upstream's answer is not JSON", "bad_response", "upstream_error") from None
-    choices = obj.get("choices") if isinstance(obj, dict) else None
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise RelayError(502, "response has no choices", "bad_response", "upstream_error")
-    message = choices[0].get("message")
-    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(obj, dict):
+        raise RelayError(502, "the upstream's answer is not a JSON object", "bad_response", "upstream_error")
+    if protocol == OPENAI_CHAT:
+        choices = obj.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise RelayError(502, "response has no choices", "bad_response", "upstream_error")
+        message = choices[0].get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+    else:
+        try:
+            answer = codec(protocol).read_response(obj)
+        except ValueError as exc:
+            raise RelayError(502, f"unreadable response: {exc}", "bad_response", "upstream_error") from None
+        content = "".join(p.text for p in answer.content if isinstance(p, ir.TextPart))
     if not isinstance(content, str) or not content:
         raise RelayError(502, "response content is empty", "empty_response", "upstream_error")
     return content
@@ -128,9 +141,13 @@ async def _ask(state: AppState, channel: Channel, model: str) -> str:
         "max_tokens": settings.test_max_tokens,
         "messages": [{"role": "user", "content": settings.test_prompt}],
     }
-    provider.adjust_body(body, upstream_model, Mode.CHAT, settings)
+    protocol = provider.native_protocol
+    if protocol == OPENAI_CHAT:
+        provider.adjust_body(body, upstream_model, Mode.CHAT, settings)
+    else:  # e.g. an Anthropic channel: the same test, in the channel's own protocol
+        body = codec(protocol).write_request(codec(OPENAI_CHAT).read_request(body))
     try:
-        call = provider.prepare(channel, CHAT_PATH, upstream_model, Mode.CHAT)
+        call = provider.prepare(channel, UPSTREAM_PATHS.get(protocol, CHAT_PATH), upstream_model, Mode.CHAT)
     except ChannelConfigError as exc:
         raise RelayError(500, f"channel is misconfigured: {exc}", "channel_config_error") from None
     # The shared session does not decompress (the relay forwards bytes as they come): ask for none.
@@ -148,7 +165,7 @@ async def _ask(state: AppState, channel: Channel, model: str) -> str:
         raise RelayError(502, f"do request failed: {exc}", "do_request_failed", "upstream_error") from None
     if status not in (200, 201):
         raise upstream_error(status, data)
-    return _reply_text(data)
+    return _reply_text(data, protocol)
 
 
 async def probe(state: AppState, channel: Channel, model: str) -> ProbeResult:
