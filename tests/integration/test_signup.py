@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import os
+import uuid
 from collections.abc import Callable, Iterator
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
+from redis import asyncio as aioredis
 
 from oneapi.services.verification import VerificationCodes
 from tests.support.client import Api
@@ -230,16 +232,48 @@ def test_a_broken_smtp_server_is_reported_not_raised(root: Api, anon: Api) -> No
     assert answer["success"] is False and answer["message"].startswith("failed to send email")
 
 
-def test_codes_expire_and_are_single_use() -> None:
+def redis_url() -> str:
+    """ONEAPI_TEST_REDIS_URL on database 15 (as the rate-limit tests use it); skip without it."""
+    url = os.environ.get("ONEAPI_TEST_REDIS_URL", "")
+    if not url:
+        pytest.skip("Redis tests need ONEAPI_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379/0")
+    return urlunsplit(urlsplit(url)._replace(path="/15"))
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_codes_expire_and_are_single_use(store: str) -> None:
     async def scenario() -> None:
-        codes = VerificationCodes(ttl=0.2)
-        code = await codes.issue("v", "a@b.co", 6)
-        assert not await codes.check("v", "a@b.co", "other")
-        assert not await codes.check("r", "a@b.co", code)
-        assert await codes.check("v", "A@B.co", code)
-        assert not await codes.check("v", "a@b.co", code)
-        late = await codes.issue("v", "a@b.co", 6)
-        time.sleep(0.3)
-        assert not await codes.check("v", "a@b.co", late)
+        client = aioredis.Redis.from_url(redis_url()) if store == "redis" else None
+        codes = VerificationCodes(client, ttl=1)
+        email = f"{uuid.uuid4().hex}@b.co"
+        code = await codes.issue("v", email, 6)
+        assert not await codes.check("v", email, "other")
+        assert not await codes.check("r", email, code)
+        assert await codes.check("v", email.upper(), code)
+        assert not await codes.check("v", email, code)
+        late = await codes.issue("v", email, 6)
+        await asyncio.sleep(1.3)
+        assert not await codes.check("v", email, late)
+        if client is not None:
+            await client.aclose()
 
     asyncio.run(scenario())
+
+
+def test_mailed_codes_work_through_redis_when_it_is_configured(
+    make_server: Callable[..., LiveServer], smtp: FakeSmtp, db: sa.Engine
+) -> None:
+    server = make_server(CRITICAL_RATE_LIMIT="0", REDIS_CONN_STRING=redis_url())
+    root, anon = Api(server.url), Api(server.url)
+    root.login("root", "123456")
+    set_option(root, "SMTPServer", "127.0.0.1")
+    set_option(root, "SMTPPort", str(smtp.port))
+    set_option(root, "EmailVerificationEnabled", "true")
+    email = f"{uuid.uuid4().hex[:12]}@gmail.com"
+    assert anon.get("/api/verification", params={"email": email})["success"]
+    body = {"username": "rita", "password": "password123", "email": email}
+    mail = smtp.last_to(email)
+    assert mail.sender == "no-reply@127.0.0.1"  # no SMTPFrom nor SMTPAccount: a sender is still given
+    assert register(anon, **body, verification_code=code_in(mail))["success"]
+    row = user_row(db, "rita")
+    assert row is not None and row.email == email

@@ -29,12 +29,13 @@ class SmtpConfig:
     @classmethod
     def of(cls, options: OptionStore) -> SmtpConfig:
         account = options.get("SMTPAccount")
+        server = options.get("SMTPServer")
         return cls(
-            server=options.get("SMTPServer"),
+            server=server,
             port=options.get_int("SMTPPort") or 587,
             account=account,
             token=options.get("SMTPToken"),
-            sender=options.get("SMTPFrom") or account,
+            sender=options.get("SMTPFrom") or account or f"no-reply@{server}",
         )
 
 
@@ -60,7 +61,7 @@ def _send(config: SmtpConfig, to: str, subject: str, html: str, verify_tls: bool
             client.ehlo()
         if config.account and config.token and client.has_extn("auth"):
             client.login(config.account, config.token)
-        client.send_message(message)
+        client.send_message(message, from_addr=config.sender, to_addrs=[to])
 
 
 async def send_email(
@@ -72,5 +73,5 @@ async def send_email(
         raise EmailError(NOT_CONFIGURED)
     try:
         await asyncio.to_thread(_send, config, to, subject, html, verify_tls)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, ValueError, smtplib.SMTPException) as exc:
         raise EmailError(f"failed to send email: {exc}") from None
