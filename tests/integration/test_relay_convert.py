@@ -23,6 +23,14 @@ from tests.support.fake_openai import FakeOpenAI, Received
 from tests.support.relay import RelaySetup
 from tests.support.server import LiveServer
 
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Conversion does not depend on the database (billing on every backend is in
+    test_relay_billing.py): one backend keeps this large matrix quick."""
+    return str(request.param)
+
+
 USER_QUOTA = 10_000_000
 UPSTREAMS = ("openai", "anthropic")
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4"}
