@@ -18,6 +18,7 @@ from oneapi.api import channels, logs, options, redemptions, status, tokens, tot
 from oneapi.api import oauth as oauth_api
 from oneapi.api import signup as signup_api
 from oneapi.api.channel_health import router as channel_health_router
+from oneapi.api.channel_pricing import router as channel_pricing_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.api.misc import router as misc_router
 from oneapi.api.openapi_doc import install_openapi
@@ -142,6 +143,7 @@ def build_app(settings: Settings) -> RelayFront:
         return fail_response(ApiError("internal error: " + type(exc).__name__, 500))
 
     app.include_router(channel_health_router)  # before channels: /api/channel/test is not a channel id
+    app.include_router(channel_pricing_router)
     for module in (status, users, user_admin, totp, tokens, channels, options, logs, redemptions):
         app.include_router(module.router)
     app.include_router(relay_keys_router)
