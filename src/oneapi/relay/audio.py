@@ -27,12 +27,12 @@ from oneapi.relay.media import (
     open_upstream,
     parse_json,
     passthrough,
-    read_upstream,
     relay_media,
 )
 from oneapi.relay.modes import Mode
 from oneapi.relay.multipart import parse_multipart
 from oneapi.relay.pipeline import Job
+from oneapi.relay.upstream_send import read_all
 from oneapi.services.pricing import DEFAULT_AUDIO_TOKENS_PER_SECOND, Price, Usage, stt_quota, tts_quota
 
 DEFAULT_STT_MODEL = "whisper-1"
@@ -59,7 +59,7 @@ async def _transcribe(job: Job, channel: Channel, incoming: Incoming) -> Respons
     upstream_model = channel.upstream_model(job.model)
     payload = form_payload(incoming.form, incoming.body.get("model"), upstream_model)
     resp = await open_upstream(job, channel, upstream_model, payload, incoming.form.content_type)
-    data = await read_upstream(resp)
+    data = await read_all(resp)
     seconds = reported_seconds(json_of(data))
     if seconds is None:
         seconds = incoming.notes["seconds"]

@@ -28,12 +28,12 @@ from oneapi.relay.media import (
     parse_json,
     passthrough,
     price_for,
-    read_upstream,
     relay_media,
 )
 from oneapi.relay.modes import Mode
 from oneapi.relay.multipart import parse_multipart
 from oneapi.relay.pipeline import Job
+from oneapi.relay.upstream_send import read_all
 from oneapi.relay.usage import usage_from
 from oneapi.services.pricing import ImageOptionError, Price, Usage, image_quota
 
@@ -143,7 +143,7 @@ async def _generate(job: Job, channel: Channel, incoming: Incoming) -> Response:
     upstream_model = channel.upstream_model(job.model)
     payload = json_payload(job, channel, upstream_model)
     resp = await open_upstream(job, channel, upstream_model, payload, "application/json")
-    return _answer(job, channel, incoming, upstream_model, resp, await read_upstream(resp))
+    return _answer(job, channel, incoming, upstream_model, resp, await read_all(resp))
 
 
 async def _edit(job: Job, channel: Channel, incoming: Incoming) -> Response:
@@ -151,7 +151,7 @@ async def _edit(job: Job, channel: Channel, incoming: Incoming) -> Response:
     upstream_model = channel.upstream_model(job.model)
     payload = form_payload(incoming.form, incoming.body.get("model"), upstream_model)
     resp = await open_upstream(job, channel, upstream_model, payload, incoming.form.content_type)
-    return _answer(job, channel, incoming, upstream_model, resp, await read_upstream(resp))
+    return _answer(job, channel, incoming, upstream_model, resp, await read_all(resp))
 
 
 def _answer(

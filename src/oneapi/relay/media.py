@@ -25,9 +25,8 @@ from oneapi.relay.modes import Mode
 from oneapi.relay.multipart import Multipart
 from oneapi.relay.payload import build_payload
 from oneapi.relay.pipeline import Job, identify, request_id_of, run, settle_quota
-from oneapi.relay.providers.base import ChannelConfigError
 from oneapi.relay.providers.registry import provider_for
-from oneapi.relay.upstream_errors import upstream_error
+from oneapi.relay.upstream_send import send
 from oneapi.services.pricing import Price, Usage, group_ratio, price_of
 from oneapi.state import AppState
 
@@ -133,45 +132,8 @@ def form_payload(form: Multipart, model_field: str | None, upstream_model: str) 
 async def open_upstream(
     job: Job, channel: Channel, upstream_model: str, data: bytes, content_type: str
 ) -> aiohttp.ClientResponse:
-    """POST `data` to the channel; a non-2xx answer becomes the upstream's error (retryable or not)."""
-    provider = provider_for(channel.type)
-    try:
-        call = provider.prepare(channel, job.path, upstream_model, job.mode)
-    except ChannelConfigError as exc:
-        raise RelayError(
-            500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error"
-        ) from None
-    headers = {**call.headers, "Content-Type": content_type}
-    try:
-        resp = await job.rt.http.post(call.url, data=data, headers=headers)
-    except TimeoutError:
-        raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
-    except aiohttp.ClientError as exc:
-        raise RelayError(
-            502, f"do request failed: {exc}", "do_request_failed", type="upstream_error"
-        ) from None
-    if resp.status not in (200, 201):
-        try:
-            body = await resp.read()
-        except (aiohttp.ClientError, TimeoutError):
-            body = b""
-        finally:
-            resp.release()
-        raise upstream_error(resp.status, body)
-    return resp
-
-
-async def read_upstream(resp: aiohttp.ClientResponse) -> bytes:
-    try:
-        return await resp.read()
-    except TimeoutError:
-        raise RelayError(504, "upstream response timed out", "upstream_timeout") from None
-    except aiohttp.ClientError as exc:
-        raise RelayError(
-            502, f"reading the upstream response failed: {exc}", "read_response_failed", type="upstream_error"
-        ) from None
-    finally:
-        resp.release()
+    """POST `data` (JSON or multipart) to the channel; a non-2xx answer becomes the upstream's error."""
+    return await send(job, channel, upstream_model, data, content_type=content_type)
 
 
 def json_of(data: bytes) -> Any:

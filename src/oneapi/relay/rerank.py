@@ -24,11 +24,11 @@ from oneapi.relay.media import (
     open_upstream,
     parse_json,
     passthrough,
-    read_upstream,
     relay_media,
 )
 from oneapi.relay.modes import Mode
 from oneapi.relay.pipeline import Job
+from oneapi.relay.upstream_send import read_all
 from oneapi.relay.usage import usage_from
 from oneapi.services.pricing import Price, Usage, per_call_quota
 
@@ -68,7 +68,7 @@ async def _call(job: Job, channel: Channel, incoming: Incoming) -> Response:
     upstream_model = channel.upstream_model(job.model)
     payload = json_payload(job, channel, upstream_model)
     resp = await open_upstream(job, channel, upstream_model, payload, "application/json")
-    data = await read_upstream(resp)
+    data = await read_all(resp)
     obj = json_of(data)
     finish(job, channel, upstream_model, rerank_usage(obj), lambda p, r: per_call_quota(upstream_model, p, r))
     return passthrough(resp, client_view(data, obj, job, upstream_model))

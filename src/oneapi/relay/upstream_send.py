@@ -29,6 +29,7 @@ async def send(
     headers: dict[str, str] | None = None,
     path: str | None = None,
     mode: Mode | None = None,
+    content_type: str = "application/json",
 ) -> aiohttp.ClientResponse:
     """POST `payload` to the channel's provider (at `path`/`mode` when the upstream speaks another
     format than the caller); an upstream failure is raised as a RelayError."""
@@ -39,7 +40,7 @@ async def send(
         raise RelayError(
             500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error"
         ) from None
-    all_headers = {**call.headers, **(headers or {}), "Content-Type": "application/json"}
+    all_headers = {**call.headers, **(headers or {}), "Content-Type": content_type}
     try:
         resp = await job.rt.http.post(call.url, data=payload, headers=all_headers)
     except TimeoutError:
