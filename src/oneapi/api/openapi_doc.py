@@ -39,6 +39,7 @@ _BY_DEPENDENCY: dict[Callable[..., Any] | None, str] = {
 RELAY_KEY_ROUTES = {
     ("GET", "/api/available_models"),
     ("GET", "/api/token/balance"),
+    ("GET", "/api/token/transactions"),
     ("GET", "/api/token/logs"),
     ("POST", "/api/token/consume"),
 }

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from oneapi.api.auth import app_state
 from oneapi.api.body import Body, parse_body
 from oneapi.api.errors import ApiError, JsonResponse, ok
+from oneapi.api.pagination import page_of
 from oneapi.relay.auth import Identity, authenticate
 from oneapi.relay.errors import RelayError
 from oneapi.relay.pipeline import request_id_of
@@ -25,6 +26,7 @@ from oneapi.services.token_consume import (
     ConsumeError,
     ConsumeRequest,
     consume,
+    list_transactions,
     settle_expired,
     transaction_dto,
 )
@@ -104,3 +106,16 @@ async def token_balance(request: Request) -> Response:
         "unlimited_quota": bool(token["unlimited_quota"]),
     }
     return JsonResponse(ok(data))
+
+
+@router.get("/api/token/transactions", response_model=None)
+async def token_transactions_list(request: Request) -> Response:
+    """The key's external-billing transactions (POST /api/token/consume), newest first, paginated."""
+    state = app_state(request)
+    try:
+        identity = await _key_holder(request, state)
+    except RelayError as err:
+        return err.response(request_id_of(request))
+    page = page_of(request, state.settings.max_items_per_page)
+    rows, total = await list_transactions(state.db.main, identity.token.id, page.offset, page.limit)
+    return JsonResponse(ok(rows, total=total))

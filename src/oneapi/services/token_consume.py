@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from oneapi.db.tables import token_transactions
 from oneapi.relay.auth import Identity
@@ -57,6 +58,34 @@ class ConsumeRequest:
     final_used_quota: int | None = None
     timeout_seconds: int | None = None
     elapsed_time_ms: int | None = None
+
+
+async def list_transactions(
+    engine: AsyncEngine,
+    token_id: int,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of a key's transactions, newest first, and how many it has in all."""
+    where = token_transactions.c.token_id == token_id
+    async with engine.connect() as conn:
+        total = (
+            await conn.execute(select(func.count()).select_from(token_transactions).where(where))
+        ).scalar_one()
+        rows = (
+            (
+                await conn.execute(
+                    select(token_transactions)
+                    .where(where)
+                    .order_by(token_transactions.c.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    return [transaction_dto(dict(r)) for r in rows], int(total)
 
 
 def transaction_dto(row: dict[str, Any]) -> dict[str, Any]:
