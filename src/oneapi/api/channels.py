@@ -146,6 +146,14 @@ async def create_channels(request: Request, caller: Caller = admin_auth) -> dict
     return ok(created)
 
 
+@router.post("/api/channel/{channel_id:int}/duplicate")
+async def duplicate_channel(channel_id: int, request: Request, caller: Caller = admin_auth) -> dict[str, Any]:
+    with _refusals():
+        created = await service.duplicate_channel(app_state(request).db.main, channel_id)
+    _routing_changed(request)
+    return ok(created)
+
+
 @router.put("/api/channel/")
 async def update_channel(request: Request, caller: Caller = admin_auth) -> dict[str, Any]:
     body = await parse_body(request, ChannelUpdateBody)

@@ -203,6 +203,17 @@ async def create_channels(engine: AsyncEngine, fields: Mapping[str, Any]) -> lis
     return [channel_dto(row) for row in created]
 
 
+async def duplicate_channel(engine: AsyncEngine, channel_id: int) -> dict[str, Any]:
+    """A new channel with the same key and settings, named "<name> (copy)", and its abilities."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(channels).where(channels.c.id == channel_id))).mappings().first()
+    if row is None:
+        raise not_found(channel_id)
+    fields = {f: row[f] for f in (*TEXT_FIELDS, *INT_FIELDS) if row[f] is not None}
+    fields["name"] = f"{row['name'] or ''} (copy)"[: MAX_LENGTH["name"]]
+    return (await create_channels(engine, fields))[0]
+
+
 async def _locked_row(conn: AsyncConnection, channel_id: int) -> RowMapping:
     stmt = select(channels).where(channels.c.id == channel_id).with_for_update()
     row = (await conn.execute(stmt)).mappings().first()
