@@ -40,6 +40,7 @@ RELAY_KEY_ROUTES = {
     ("GET", "/api/available_models"),
     ("GET", "/api/token/balance"),
     ("GET", "/api/token/transactions"),
+    ("GET", "/api/user/get-by-token"),
     ("GET", "/api/token/logs"),
     ("POST", "/api/token/consume"),
 }

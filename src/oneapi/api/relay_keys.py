@@ -20,7 +20,7 @@ from oneapi.api.pagination import page_of
 from oneapi.relay.auth import Identity, authenticate
 from oneapi.relay.errors import RelayError
 from oneapi.relay.pipeline import request_id_of
-from oneapi.services.live_balance import live_token
+from oneapi.services.live_balance import live_token, live_user_quota
 from oneapi.services.request_costs import cost_of
 from oneapi.services.token_consume import (
     ConsumeError,
@@ -31,6 +31,8 @@ from oneapi.services.token_consume import (
     transaction_dto,
 )
 from oneapi.services.tokens import token_dto
+from oneapi.services.users_query import user_by
+from oneapi.services.users_view import user_dto
 from oneapi.state import AppState
 
 router = APIRouter()
@@ -119,3 +121,20 @@ async def token_transactions_list(request: Request) -> Response:
     page = page_of(request, state.settings.max_items_per_page)
     rows, total = await list_transactions(state.db.main, identity.token.id, page.offset, page.limit)
     return JsonResponse(ok(rows, total=total))
+
+
+@router.get("/api/user/get-by-token", response_model=None)
+async def user_by_token(request: Request) -> Response:
+    """The key's owner (user DTO, live balance) and the key itself (token DTO)."""
+    state = app_state(request)
+    try:
+        identity = await _key_holder(request, state)
+    except RelayError as err:
+        return err.response(request_id_of(request))
+    row = await user_by(state.db.main, id=identity.user.id)
+    if row is None:
+        raise ApiError("User does not exist")
+    user = user_dto(row)
+    user["quota"], user["used_quota"] = await live_user_quota(state.relay.writer, identity.user.id)
+    token = token_dto(await _token_view(state, identity.token.id), state.settings.token_key_prefix)
+    return JsonResponse(ok({"user": user, "token": token}))
