@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import func, select
 
 from oneapi import __version__
 from oneapi.api.auth import app_state
 from oneapi.api.errors import ok
+from oneapi.api.pagination import page_of
+from oneapi.db.tables import channels
 
 router = APIRouter()
 
@@ -50,3 +53,35 @@ async def get_status(request: Request) -> dict[str, Any]:
             "min_topup_usd": o.get_float("MinTopUpUSD"),
         }
     )
+
+
+@router.get("/api/status/channel")
+async def channel_health(request: Request) -> dict[str, Any]:
+    """Public, paginated health of the channels: no keys, addresses or configuration."""
+    state = app_state(request)
+    page = page_of(request, state.settings.max_items_per_page)
+    columns = (
+        channels.c.id,
+        channels.c.name,
+        channels.c.type,
+        channels.c.status,
+        channels.c.response_time,
+        channels.c.test_time,
+        channels.c.priority,
+    )
+    async with state.db.main.connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(channels))).scalar_one()
+        rows = (
+            (
+                await conn.execute(
+                    select(*columns).order_by(channels.c.id).offset(page.offset).limit(page.limit)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    data = [
+        {**row, "response_time": row["response_time"] or 0, "test_time": row["test_time"] or 0}
+        for row in rows
+    ]
+    return ok(data, total=int(total))
