@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, insert, select, upda
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from oneapi.db.tables import tokens
+from oneapi.db.tables import tokens, users
 from oneapi.services.keys import now_ms, now_s
 from oneapi.services.roles import TOKEN_DISABLED, TOKEN_ENABLED, TOKEN_EXHAUSTED, TOKEN_EXPIRED
 from oneapi.services.token_rows import new_token_values
@@ -156,8 +156,13 @@ def resolve_status(
     return status
 
 
-def _owned(user_id: int, keyword: str | None) -> Select[Any]:
-    stmt = select(tokens).where(tokens.c.user_id == user_id)
+def _owned(user_id: int | None, keyword: str | None, below_role: int | None = None) -> Select[Any]:
+    """Tokens of `user_id` (None = any owner, but only of users whose role is below `below_role`)."""
+    stmt = select(tokens)
+    if user_id is not None:
+        stmt = stmt.where(tokens.c.user_id == user_id)
+    if below_role is not None:
+        stmt = stmt.where(tokens.c.user_id.in_(select(users.c.id).where(users.c.role < below_role)))
     if keyword:
         stmt = stmt.where(tokens.c.name.startswith(keyword, autoescape=True))
     return stmt
@@ -165,15 +170,17 @@ def _owned(user_id: int, keyword: str | None) -> Select[Any]:
 
 async def list_tokens(
     engine: AsyncEngine,
-    user_id: int,
+    user_id: int | None,
     *,
     order: Sequence[ColumnElement[Any]],
     offset: int,
     limit: int,
     keyword: str | None = None,
+    below_role: int | None = None,
 ) -> tuple[list[RowMapping], int]:
-    """One page of the user's tokens (optionally those whose name starts with `keyword`) and the total."""
-    stmt = _owned(user_id, keyword)
+    """One page of the user's tokens (optionally those whose name starts with `keyword`) and the total;
+    `user_id` None with `below_role` is the admin view across users."""
+    stmt = _owned(user_id, keyword, below_role)
     async with engine.connect() as conn:
         total = (await conn.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
         rows = (await conn.execute(stmt.order_by(*order).offset(offset).limit(limit))).mappings().all()
@@ -185,6 +192,19 @@ async def _fetch(conn: AsyncConnection, user_id: int, token_id: int) -> RowMappi
     row = (await conn.execute(stmt)).mappings().first()
     if row is None:
         raise _not_found(token_id, user_id)
+    return row
+
+
+async def get_any_token(engine: AsyncEngine, token_id: int, below_role: int | None) -> RowMapping:
+    """Any user's token, for the admin view; TokenError when missing or its owner's role is too high."""
+    async with engine.connect() as conn:
+        row = (
+            (await conn.execute(_owned(None, None, below_role).where(tokens.c.id == token_id)))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise TokenError(f"invalid token id: {token_id} not found")
     return row
 
 
