@@ -18,6 +18,7 @@ from oneapi.api import channels, logs, options, redemptions, status, tokens, tot
 from oneapi.api import oauth as oauth_api
 from oneapi.api import signup as signup_api
 from oneapi.api.admin_tokens import router as admin_tokens_router
+from oneapi.api.catalog import router as catalog_router
 from oneapi.api.channel_health import router as channel_health_router
 from oneapi.api.channel_pricing import router as channel_pricing_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
@@ -146,6 +147,7 @@ def build_app(settings: Settings) -> RelayFront:
     app.include_router(channel_health_router)  # before channels: /api/channel/test is not a channel id
     app.include_router(channel_pricing_router)
     app.include_router(admin_tokens_router)
+    app.include_router(catalog_router)
     for module in (status, users, user_admin, totp, tokens, channels, options, logs, redemptions):
         app.include_router(module.router)
     app.include_router(relay_keys_router)

@@ -80,3 +80,11 @@ def require_role(min_role: int) -> Callable[[Request], Awaitable[Caller]]:
 user_auth = Depends(require_role(ROLE_COMMON))
 admin_auth = Depends(require_role(ROLE_ADMIN))
 root_auth = Depends(require_role(ROLE_ROOT))
+
+
+async def optional_caller(request: Request) -> Caller | None:
+    """OptionalUserAuth: the logged-in user, or None; never refuses."""
+    try:
+        return await _resolve(request)
+    except AuthError:
+        return None

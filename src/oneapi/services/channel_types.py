@@ -290,3 +290,8 @@ def all_models() -> list[tuple[str, str]]:
         for model in t.models:
             seen.setdefault(model, t.name)
     return list(seen.items())
+
+
+def all_types() -> tuple[ChannelType, ...]:
+    """Every known channel type, in id order."""
+    return _TABLE
