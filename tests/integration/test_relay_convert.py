@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from tests.support.client import Api
 from tests.support.fake_anthropic import SIGNATURE, STRUCTURED_REPLY, THINKING, FakeAnthropic
-from tests.support.fake_openai import FakeOpenAI, Received
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.relay import RelaySetup
 from tests.support.server import LiveServer
+from tests.support.threaded_server import Received
 
 
 @pytest.fixture(params=["sqlite"])

@@ -10,15 +10,13 @@ in `received`; failures, a mid-stream `error` event or a cut connection are scri
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from tests.support.fake_openai import Received
+from tests.support.threaded_server import ThreadedServer
 
 SIGNATURE = "EqQBCkYIBhgCIkD-fake-signature"
 THINKING = "Let me think about this."
@@ -41,50 +39,13 @@ class AnthropicScript:
     cut: bool = False  # the connection drops after the first text delta
 
 
-class FakeAnthropic:
+class FakeAnthropic(ThreadedServer):
     def __init__(self) -> None:
-        self.received: list[Received] = []
+        super().__init__()
         self.script = AnthropicScript()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeAnthropic:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake Anthropic upstream did not start")
-        return self
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app)
-        self._loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        self._loop.run_forever()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            body = raw
-        self.received.append(
-            Received(request.method, request.path, request.query_string, dict(request.headers), body)
-        )
+        _raw, body = await self._record(request)
         if request.path != "/v1/messages" or not isinstance(body, dict):
             return _error(404, "not_found_error", f"no route {request.path}")
         if "x-api-key" not in request.headers:

@@ -20,7 +20,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.support.fake_openai import FakeOpenAI, Received
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.threaded_server import Received
 
 MEDIA_PATHS = (
     "/images/generations",

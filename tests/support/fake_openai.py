@@ -8,7 +8,6 @@ of failures to give first (status + body), a delay before answering, whether to 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,14 +15,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: Any
+from tests.support.threaded_server import ThreadedServer
 
 
 @dataclass
@@ -47,52 +39,15 @@ class Script:
     vendor_balance: str = "42.5"
 
 
-class FakeOpenAI:
+class FakeOpenAI(ThreadedServer):
     def __init__(self) -> None:
-        self.received: list[Received] = []
+        super().__init__()
         self.script = Script()
         self.started_streams = 0
         self.finished_streams = 0
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeOpenAI:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake upstream did not start")
-        return self
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app)
-        self._loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._ready.set()
-        self._loop.run_forever()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            body = raw
-        self.received.append(
-            Received(request.method, request.path, request.query_string, dict(request.headers), body)
-        )
+        raw, body = await self._record(request)
         if request.path.startswith("/echo"):
             return await self._echo(request, raw)
         s = self.script
