@@ -6,10 +6,12 @@ which the relay turns into a 400 instead of sending an upstream a body it would 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from oneapi.relay import ir
 from oneapi.relay.ir import ConversionError
 
 
@@ -112,3 +114,15 @@ def sub(data: dict[str, Any], key: str) -> dict[str, Any]:
     """A nested object of a response or stream payload, {} when absent or not an object."""
     value = data.get(key)
     return value if isinstance(value, dict) else {}
+
+
+def content_parts(content: Any, read_part: Callable[[Any], ir.Part]) -> list[ir.Part]:
+    """A message's `content` in the OpenAI formats: a string, or an array of typed parts that
+    `read_part` (the format's own part reader) turns into IR parts."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [ir.TextPart(content)] if content else []
+    if not isinstance(content, list):
+        raise ConversionError("message content must be a string or an array")
+    return [read_part(item) for item in content]

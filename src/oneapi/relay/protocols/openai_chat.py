@@ -50,13 +50,7 @@ def finish_to_ir(value: Any) -> ir.StopReason | None:
 
 def content_to_parts(content: Any) -> list[ir.Part]:
     """A message `content`: a string or an array of typed parts."""
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [ir.TextPart(content)] if content else []
-    if not isinstance(content, list):
-        raise ConversionError("message content must be a string or an array")
-    return [_part(item) for item in content]
+    return f.content_parts(content, _part)
 
 
 def _part(item: Any) -> ir.Part:

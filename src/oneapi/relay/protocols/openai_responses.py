@@ -59,13 +59,7 @@ def new_id(prefix: str) -> str:
 
 def content_to_parts(content: Any) -> list[ir.Part]:
     """A message item's `content`: a string or an array of typed parts."""
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [ir.TextPart(content)] if content else []
-    if not isinstance(content, list):
-        raise ConversionError("message content must be a string or an array")
-    return [_part(item) for item in content]
+    return f.content_parts(content, _part)
 
 
 def _part(item: Any) -> ir.Part:
