@@ -206,9 +206,15 @@ class Settings:
     resend_api_key: str = _env("RESEND_API_KEY", _parse_str, "")
     force_email_tls_verify: bool = _env("FORCE_EMAIL_TLS_VERIFY", _parse_bool, False)
 
-    # Sign-in providers (ours): where GitHub OAuth and Turnstile live; tests point them at fakes
+    # Sign-in providers (ours): where GitHub OAuth, Lark and Turnstile live; tests point them at fakes
     github_oauth_base_url: str = _env("GITHUB_OAUTH_BASE_URL", _parse_str, "https://github.com")
     github_api_base_url: str = _env("GITHUB_API_BASE_URL", _parse_str, "https://api.github.com")
+    lark_oauth_base_url: str = _env(
+        "LARK_OAUTH_BASE_URL",
+        _parse_str,
+        "https://open.feishu.cn",
+        "Lark/Feishu open platform (larksuite.com abroad)",
+    )
     turnstile_verify_url: str = _env(
         "TURNSTILE_VERIFY_URL", _parse_str, "https://challenges.cloudflare.com/turnstile/v0/siteverify"
     )

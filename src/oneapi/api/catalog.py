@@ -1,4 +1,4 @@
-"""Console catalogues: channel type metadata, the priced model list, root's user picker (fork routes)."""
+"""Console catalogues: channel type metadata, priced models and tools, root's user picker (fork routes)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from oneapi.services.roles import USER_DELETED
 
 router = APIRouter()
 USD_PER_MILLION_PER_RATIO = 2.0  # ratio = USD per 1M input tokens x 0.5
+TOOL_CATALOGUE: list[dict[str, Any]] = []  # entries {server: {name, status, protocol}, tools: [...]}
 
 
 @router.get("/api/channel/metadata")
@@ -60,6 +61,16 @@ async def models_display(request: Request) -> dict[str, Any]:
             }
         )
     return ok({"group": group, "models": data})
+
+
+@router.get("/api/tools/display")
+async def tools_display(request: Request) -> dict[str, Any]:
+    """The callable tools with per-call pricing, as `[{server, tools: [...]}]` entries.
+
+    The fork lists its MCP servers' enabled tools here; this gateway has no MCP servers or built-in
+    tools, so the catalogue is an empty list of that shape (docs/decisions.md, "Tool catalogue").
+    """
+    return ok(TOOL_CATALOGUE)
 
 
 @router.get("/api/user/dashboard/users")

@@ -1,4 +1,4 @@
-"""/api/oauth/*: the state nonce, GitHub and OIDC sign-in (log in, provision or bind), email binding."""
+"""/api/oauth/*: the state nonce, GitHub/OIDC/Lark/WeChat sign-in (log in, provision, bind), email binding."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from oneapi.api.session import read_session, update_session, write_session
 from oneapi.api.signup import codes_of
 from oneapi.api.users import INVALID, forget_user, refusals
 from oneapi.services import oauth
+from oneapi.services.oauth_lark import LARK_OFF, LARK_TAKEN, lark_enabled, lark_identity
+from oneapi.services.oauth_wechat import WECHAT_OFF, WECHAT_TAKEN, wechat_enabled, wechat_identity
 from oneapi.services.signup import CODE_WRONG, valid_email
 from oneapi.services.users import UserError
 from oneapi.services.users_view import login_dto
@@ -34,15 +36,24 @@ async def oauth_state(request: Request, response: Response) -> dict[str, Any]:
     return ok(value)
 
 
-async def _finish(request: Request, response: Response, who: oauth.Identity) -> dict[str, Any]:
-    """Bind to the logged-in user, or log in (provisioning a new account when needed)."""
+async def _finish(
+    request: Request, response: Response, who: oauth.Identity, taken: str = oauth.ALREADY_BOUND
+) -> dict[str, Any]:
+    """Bind to the logged-in user (`taken` when another holds it), or log in (provisioning if needed)."""
     state = app_state(request)
     session = read_session(request, state) or {}
+    if isinstance(session.get("id"), int):
+        with refusals():
+            await oauth.bind_identity(state.db.main, session["id"], who.column, who.subject, taken)
+        forget_user(state, session["id"])
+        return ok(BOUND)
+    return await _login(request, response, who)
+
+
+async def _login(request: Request, response: Response, who: oauth.Identity) -> dict[str, Any]:
+    """Log in the user holding `who` (provisioning one when registration is open); set the session."""
+    state = app_state(request)
     with refusals():
-        if isinstance(session.get("id"), int):
-            await oauth.bind_identity(state.db.main, session["id"], who.column, who.subject)
-            forget_user(state, session["id"])
-            return ok(BOUND)
         row = await oauth.login_or_provision(state.db.main, state.options, who)
     write_session(
         response,
@@ -82,6 +93,44 @@ async def oidc(request: Request, response: Response, code: str = "", state: str 
         _check_state(request, code, state)
         who = await oauth.oidc_identity(app.options, code)
     return await _finish(request, response, who)
+
+
+@router.get("/api/oauth/lark")
+async def lark(request: Request, response: Response, code: str = "", state: str = "") -> dict[str, Any]:
+    app = app_state(request)
+    with refusals():
+        if not lark_enabled(app.options):
+            raise UserError(LARK_OFF)
+        _check_state(request, code, state)
+        who = await lark_identity(app.options, app.settings.lark_oauth_base_url, code)
+    return await _finish(request, response, who, LARK_TAKEN)
+
+
+@router.get("/api/oauth/wechat")
+async def wechat(request: Request, response: Response, code: str = "") -> dict[str, Any]:
+    """Log in by the code the official account showed (no state: the code is typed, not redirected)."""
+    app = app_state(request)
+    with refusals():
+        if not wechat_enabled(app.options):
+            raise UserError(WECHAT_OFF)
+        if not code:
+            raise ApiError(INVALID)
+        who = await wechat_identity(app.options, code)
+    return await _login(request, response, who)
+
+
+@router.get("/api/oauth/wechat/bind")
+async def bind_wechat(request: Request, code: str = "", caller: Caller = user_auth) -> dict[str, Any]:
+    app = app_state(request)
+    with refusals():
+        if not wechat_enabled(app.options):
+            raise UserError(WECHAT_OFF)
+        if not code:
+            raise ApiError(INVALID)
+        who = await wechat_identity(app.options, code)
+        await oauth.bind_identity(app.db.main, caller.id, who.column, who.subject, WECHAT_TAKEN)
+    forget_user(app, caller.id)
+    return ok()
 
 
 @router.get("/api/oauth/email/bind")

@@ -1,4 +1,4 @@
-"""GitHub OAuth and OIDC: code → identity (form-encoded token request), then log in, provision or bind."""
+"""GitHub OAuth and OIDC code → identity; for every provider: log in, provision or bind that identity."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ ALREADY_BOUND = "This account has already been bound to another user"
 
 @dataclass(frozen=True)
 class Identity:
-    """Who the provider says the caller is: `column` (github_id / oidc_id) = `subject`."""
+    """Who the provider says the caller is: `column` (github_id, oidc_id, lark_id, wechat_id) = `subject`."""
 
     column: str
     subject: str
@@ -38,11 +38,15 @@ class Identity:
     email: str
 
 
-async def _exchange(token_url: str, form: dict[str, str], userinfo_url: str) -> dict[str, Any]:
+async def exchange_code(
+    token_url: str, form: dict[str, str], userinfo_url: str, *, as_json: bool = False
+) -> dict[str, Any]:
+    """Trade the code for an access token (form-encoded, or JSON with `as_json`), then read the user."""
+    body: dict[str, Any] = {"json": form} if as_json else {"data": form}
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
             headers = {"Accept": "application/json"}
-            async with session.post(token_url, data=form, headers=headers) as resp:
+            async with session.post(token_url, headers=headers, **body) as resp:
                 token_body = await resp.json(content_type=None)
             access = token_body.get("access_token") if isinstance(token_body, dict) else None
             if not access:
@@ -65,7 +69,7 @@ async def github_identity(options: OptionStore, oauth_base: str, api_base: str, 
         "client_secret": options.get("GitHubClientSecret"),
         "code": code,
     }
-    info = await _exchange(
+    info = await exchange_code(
         f"{oauth_base.rstrip('/')}/login/oauth/access_token", form, f"{api_base.rstrip('/')}/user"
     )
     login = str(info.get("login") or "")
@@ -86,7 +90,7 @@ async def oidc_identity(options: OptionStore, code: str) -> Identity:
         "code": code,
         "redirect_uri": f"{options.get('ServerAddress').rstrip('/')}/oauth/oidc",
     }
-    info = await _exchange(options.get("OidcTokenEndpoint"), form, options.get("OidcUserinfoEndpoint"))
+    info = await exchange_code(options.get("OidcTokenEndpoint"), form, options.get("OidcUserinfoEndpoint"))
     subject = str(info.get("sub") or "")
     if not subject:
         raise UserError(NO_IDENTITY)
@@ -112,8 +116,7 @@ async def login_or_provision(engine: AsyncEngine, options: OptionStore, who: Ide
     if row is None:
         if not options.get_bool("RegisterEnabled"):
             raise UserError(REGISTER_OFF)
-        prefix = "github" if who.column == "github_id" else "oidc"
-        username = await _free_username(engine, who.username, prefix)
+        username = await _free_username(engine, who.username, who.column.removesuffix("_id"))
         user_id = await create_user(
             engine,
             username=username,
@@ -130,10 +133,12 @@ async def login_or_provision(engine: AsyncEngine, options: OptionStore, who: Ide
     return row
 
 
-async def bind_identity(engine: AsyncEngine, user_id: int, column: str, value: str) -> None:
-    """Attach an identity (github_id, oidc_id, email) to `user_id` unless another user holds it."""
+async def bind_identity(
+    engine: AsyncEngine, user_id: int, column: str, value: str, taken: str = ALREADY_BOUND
+) -> None:
+    """Attach an identity (github_id, …, email) to `user_id`; `taken` refuses one another user holds."""
     holder = await user_by(engine, **{column: value})
     if holder is not None and holder["id"] != user_id:
-        raise UserError(ALREADY_BOUND)
+        raise UserError(taken)
     async with engine.begin() as conn:
         await conn.execute(update(users).where(users.c.id == user_id).values({column: value}))
