@@ -1,6 +1,6 @@
-"""The conversational endpoints: Chat Completions and Claude Messages, any channel behind them.
+"""The conversational endpoints: Chat Completions, Claude Messages and Responses, any channel behind.
 
-The route names the caller's format; with AUTO_DETECT_API_FORMAT a body of the other shape is
+The route names the caller's format; with AUTO_DETECT_API_FORMAT a body of another shape is
 handled as what it is (SPEC §6.1, the `transparent` action), errors included. The request is
 admitted like any relay request, then each channel attempt goes through `convert.call`.
 """
@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from oneapi.relay import ir
 from oneapi.relay.client_options import client_options
-from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT
+from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT, OPENAI_RESPONSES
 from oneapi.relay.convert import call
 from oneapi.relay.errors import RelayError
 from oneapi.relay.estimate import prompt_tokens
@@ -25,7 +25,7 @@ from oneapi.relay.pipeline import admit, identify, request_id_of, run
 from oneapi.relay.protocols import openai_chat_request
 from oneapi.state import AppState
 
-MODES = {OPENAI_CHAT: Mode.CHAT, ANTHROPIC_MESSAGES: Mode.CLAUDE_MESSAGES}
+MODES = {OPENAI_CHAT: Mode.CHAT, ANTHROPIC_MESSAGES: Mode.CLAUDE_MESSAGES, OPENAI_RESPONSES: Mode.RESPONSES}
 CHAT_ONLY_ROLES = frozenset({"system", "developer", "tool"})
 CHAT_ONLY_FIELDS = frozenset(
     {"response_format", "max_completion_tokens", "n", "stream_options", "reasoning_effort"}
@@ -33,11 +33,13 @@ CHAT_ONLY_FIELDS = frozenset(
 
 
 def detect_format(body: dict[str, Any], route_format: str) -> str:
-    """The body's real format. Claude: top-level `system`, tool_use/tool_result blocks or tools
-    with `input_schema`. Chat: system/developer/tool roles, `tool_calls`, function tools,
-    Chat-only fields, or no `max_tokens` (Claude requires it). A body with neither keeps the
-    route's format. (Responses-shaped bodies stay as routed until that format is served.)"""
+    """The body's real format. Responses: `input` without `messages`, `instructions` or
+    `max_output_tokens`. Claude: top-level `system`, tool_use/tool_result blocks or tools with
+    `input_schema`. Chat: system/developer/tool roles, `tool_calls`, function tools, Chat-only
+    fields, or no `max_tokens` (Claude requires it). A body with none keeps the route's format."""
     messages = body.get("messages")
+    if ("input" in body and messages is None) or "instructions" in body or "max_output_tokens" in body:
+        return OPENAI_RESPONSES
     if not isinstance(messages, list):
         return route_format
     tools = (
@@ -59,7 +61,7 @@ def detect_format(body: dict[str, Any], route_format: str) -> str:
         chat = chat or message.get("role") in CHAT_ONLY_ROLES or "tool_calls" in message
     if chat or (route_format == ANTHROPIC_MESSAGES and "max_tokens" not in body):
         return OPENAI_CHAT
-    return route_format
+    return OPENAI_CHAT if route_format == OPENAI_RESPONSES else route_format
 
 
 def error_renderer(fmt: str):  # type: ignore[no-untyped-def]

@@ -1,10 +1,13 @@
 """One attempt of a conversational request on one channel: fast lane or conversion (DESIGN §4).
 
-The caller's format (`job.inbound`) and the channel's native protocol pick two codecs. When they
-are the same the body goes upstream as the caller sent it (only a mapped model name or the
-channel's system prompt rewritten) and the answer comes back byte for byte, its usage read on the
-side; OpenAI Chat on an OpenAI channel keeps the pipeline's own path. Otherwise the request goes
-inbound → IR → upstream format, and the answer upstream → IR → inbound format.
+The caller's format (`job.inbound`) and the protocols the channel speaks for the model
+(`Provider.protocols`) pick two codecs: the caller's own when the channel speaks it, else the
+channel's first. When they are the same the body goes upstream as the caller sent it (only a
+mapped model name, the channel's system prompt or a refused parameter rewritten) and the answer
+comes back byte for byte, its usage read on the side; OpenAI Chat on an OpenAI channel keeps the
+pipeline's own path. Otherwise the request goes inbound → IR → upstream format, and the answer
+upstream → IR → inbound format. Responses fields no other protocol can honour (`prompt`
+templates, `background`) are refused on a converted request rather than silently dropped.
 
 Reasoning across turns: Claude thinking blocks keep their signatures on the Claude → Anthropic
 fast lane (the body is not touched) and through the IR (`ThinkingPart.signature`). Chat has no
@@ -25,65 +28,95 @@ from starlette.responses import Response
 from oneapi.relay import ir
 from oneapi.relay.channel import Channel
 from oneapi.relay.client_options import ClientOptions
-from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT, Codec
+from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT, OPENAI_RESPONSES, Caller, Codec
 from oneapi.relay.errors import RelayError
 from oneapi.relay.metering import count_text
 from oneapi.relay.modes import Mode
 from oneapi.relay.pipeline import Job, call_native, settle_tokens
+from oneapi.relay.providers.base import Provider
 from oneapi.relay.providers.registry import provider_for
 from oneapi.relay.stream_convert import relay_stream
 from oneapi.relay.upstream_send import read_all, send
 from oneapi.services.pricing import Usage
 
-UPSTREAM_PATHS = {OPENAI_CHAT: "/v1/chat/completions", ANTHROPIC_MESSAGES: "/v1/messages"}
 NO_THINKING = ("claude-3-5", "claude-3.5", "claude-2", "claude-instant", "claude-3-haiku", "claude-3-opus")
+PROTOCOL_MODES = {
+    OPENAI_CHAT: Mode.CHAT,
+    OPENAI_RESPONSES: Mode.RESPONSES,
+    ANTHROPIC_MESSAGES: Mode.CLAUDE_MESSAGES,
+}
+RESPONSES_ONLY_FIELDS = {
+    "prompt": "prompt templates are not supported for this channel",
+    "background": "background responses are not supported for this channel",
+}
+
+
+def caller_of(job: Job) -> Caller:
+    return Caller(model=job.model, options=job.options, request=job.body, request_id=job.request_id)
 
 
 async def call(job: Job, channel: Channel) -> Response:
-    """The pipeline's `call` for Chat and Claude Messages callers."""
+    """The pipeline's `call` for conversational callers (Chat, Claude Messages, Responses)."""
     provider = provider_for(channel.type)
-    native = provider.native_protocol
+    upstream_model = channel.upstream_model(job.model)
+    spoken = provider.protocols(channel, upstream_model)
+    native = job.inbound if job.inbound in spoken else spoken[0]
     if job.inbound == OPENAI_CHAT and native == OPENAI_CHAT:
         return await call_native(job, channel)
     upstream = CODECS.get(native)
     if upstream is None:
         raise RelayError(400, f"channel #{channel.id} speaks {native}, which cannot be converted yet")
     inbound = CODECS[job.inbound]
-    upstream_model = channel.upstream_model(job.model)
+    mode = PROTOCOL_MODES.get(native, job.mode)
     if upstream is inbound:
-        payload = _fast_lane_body(job, channel, upstream_model)
+        payload = _fast_lane_body(job, channel, provider, upstream_model, mode)
     else:
-        payload = orjson.dumps(_converted_body(job, channel, upstream, upstream_model))
+        payload = orjson.dumps(_converted_body(job, channel, provider, upstream, upstream_model, mode))
     resp = await send(
         job,
         channel,
         upstream_model,
         payload,
         headers=provider.inbound_headers(job.options.headers),
-        path=UPSTREAM_PATHS.get(native),
-        mode=Mode.CHAT if native == OPENAI_CHAT else job.mode,
+        path=provider.path_for(native, upstream_model, job.stream),
+        mode=mode,
     )
 
-    def settle(usage: ir.Usage | None, text: str) -> None:
-        settle_tokens(job, channel, upstream_model, _billed(job, usage, text, upstream_model))
+    def settle(answer: ir.Response) -> None:
+        if native == OPENAI_RESPONSES and answer.id:
+            job.rt.response_owners.remember(answer.id, channel.id)
+        settle_tokens(job, channel, upstream_model, _billed(job, answer, upstream_model))
 
+    caller = caller_of(job)
     if job.stream:
-        return relay_stream(job, resp, upstream, inbound, settle, rename=upstream_model != job.model)
+        return relay_stream(job, caller, resp, upstream, inbound, settle, rename=upstream_model != job.model)
     data = await read_all(resp)
-    return _answer(job, upstream, inbound, data, upstream_model != job.model, settle)
+    return _answer(caller, upstream, inbound, data, upstream_model != job.model, settle)
 
 
-def _fast_lane_body(job: Job, channel: Channel, upstream_model: str) -> bytes:
-    changed = job.body.get("model") != upstream_model
+def _fast_lane_body(job: Job, channel: Channel, provider: Provider, upstream_model: str, mode: Mode) -> bytes:
+    """The caller's own bytes when nothing needs rewriting; else its body with the changes."""
     body = dict(job.body)
+    changed = body.get("model") != upstream_model
     body["model"] = upstream_model
     if channel.system_prompt and job.inbound == ANTHROPIC_MESSAGES:
         body["system"] = channel.system_prompt
         job.system_prompt_reset = changed = True
+    elif channel.system_prompt and job.inbound == OPENAI_RESPONSES:
+        body["instructions"] = channel.system_prompt
+        job.system_prompt_reset = changed = True
+    if mode is Mode.RESPONSES:
+        changed |= provider.adjust_body(body, upstream_model, mode, job.state.settings)
     return orjson.dumps(body) if changed else job.raw
 
 
-def _converted_body(job: Job, channel: Channel, upstream: Codec, upstream_model: str) -> dict[str, Any]:
+def _converted_body(
+    job: Job, channel: Channel, provider: Provider, upstream: Codec, upstream_model: str, mode: Mode
+) -> dict[str, Any]:
+    if job.inbound == OPENAI_RESPONSES:
+        for name, message in RESPONSES_ONLY_FIELDS.items():
+            if job.body.get(name):
+                raise RelayError(400, message, "invalid_request_error", type="invalid_request_error")
     try:
         req = CODECS[job.inbound].read_request(job.body)
     except ir.ConversionError as exc:
@@ -95,11 +128,9 @@ def _converted_body(job: Job, channel: Channel, upstream: Codec, upstream_model:
         job.system_prompt_reset = True
     apply_thinking_switch(req, job.options, upstream.name)
     body = upstream.write_request(req)
-    if upstream.name == OPENAI_CHAT:
-        if job.stream:
-            body["stream_options"] = {"include_usage": True}
-        settings = job.state.settings
-        provider_for(channel.type).adjust_body(body, upstream_model, Mode.CHAT, settings)
+    if upstream.name == OPENAI_CHAT and job.stream:
+        body["stream_options"] = {"include_usage": True}
+    provider.adjust_body(body, upstream_model, mode, job.state.settings)
     return body
 
 
@@ -117,12 +148,7 @@ def apply_thinking_switch(req: ir.Request, options: ClientOptions, upstream: str
 
 
 def _answer(
-    job: Job,
-    upstream: Codec,
-    inbound: Codec,
-    data: bytes,
-    renamed: bool,
-    settle: Any,
+    caller: Caller, upstream: Codec, inbound: Codec, data: bytes, renamed: bool, settle: Any
 ) -> Response:
     try:
         resp = upstream.read_response(orjson.loads(data))
@@ -130,17 +156,15 @@ def _answer(
         raise RelayError(
             502, "the upstream answered with an unreadable body", "bad_response_body", type="upstream_error"
         ) from None
-    settle(resp.usage, _text(resp.content))
+    settle(resp)
     if upstream is inbound:
         if renamed:
             obj = orjson.loads(data)
-            obj["model"] = job.model
+            obj["model"] = caller.model
             data = orjson.dumps(obj)
         return Response(data, media_type="application/json")
-    resp.model = job.model
-    if inbound.name == OPENAI_CHAT and not resp.id.startswith("chatcmpl"):
-        resp.id = f"chatcmpl-{resp.id}"
-    return Response(orjson.dumps(inbound.write_response(resp, job.options)), media_type="application/json")
+    resp.model = caller.model
+    return Response(orjson.dumps(inbound.write_response(resp, caller)), media_type="application/json")
 
 
 def _text(parts: list[ir.Part]) -> str:
@@ -153,10 +177,12 @@ def _text(parts: list[ir.Part]) -> str:
     return "".join(out)
 
 
-def _billed(job: Job, usage: ir.Usage | None, text: str, upstream_model: str) -> Usage:
+def _billed(job: Job, answer: ir.Response, upstream_model: str) -> Usage:
     """The upstream's usage in billing terms; a local count when the upstream reported none."""
+    usage = answer.usage
     if usage is None or usage.input_tokens + usage.output_tokens == 0:
-        return Usage(prompt_tokens=job.prompt_estimate, completion_tokens=count_text(text, upstream_model))
+        completion = count_text(_text(answer.content), upstream_model)
+        return Usage(prompt_tokens=job.prompt_estimate, completion_tokens=completion)
     return Usage(
         prompt_tokens=usage.input_tokens,
         completion_tokens=usage.output_tokens,

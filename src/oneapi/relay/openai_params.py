@@ -99,3 +99,13 @@ def normalize_chat(body: dict[str, Any], model: str, enforce_include_usage: bool
     if enforce_include_usage:
         changed |= ensure_stream_usage(body)
     return changed
+
+
+def normalize_responses(body: dict[str, Any], model: str) -> bool:
+    """A Responses body bound for a reasoning model loses `temperature` and `top_p` (SPEC §6.7),
+    which OpenAI refuses there; a non-reasoning OpenAI model loses `reasoning`, refused likewise."""
+    if is_reasoning_model(model):
+        return _drop(body, ("temperature", "top_p"))
+    if _is_openai_chat_model(_base_name(model)):
+        return _drop(body, ("reasoning",))
+    return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -11,6 +11,7 @@ from oneapi.config import Settings
 from oneapi.db.engine import Database
 from oneapi.relay.directory import ChannelDirectory
 from oneapi.relay.metering import warm_up
+from oneapi.relay.response_owners import ResponseOwners
 from oneapi.relay.upstream import open_session
 from oneapi.services.accounts import AccountCache
 from oneapi.services.billing_writer import BillingWriter
@@ -24,6 +25,7 @@ class RelayRuntime:
     accounts: AccountCache
     directory: ChannelDirectory
     http: aiohttp.ClientSession
+    response_owners: ResponseOwners = field(default_factory=ResponseOwners)
 
     @classmethod
     async def start(cls, db: Database, settings: Settings) -> RelayRuntime:

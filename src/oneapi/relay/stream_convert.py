@@ -17,26 +17,25 @@ import orjson
 from starlette.responses import StreamingResponse
 
 from oneapi.relay import ir
-from oneapi.relay.codecs import Codec, StreamEncoder
+from oneapi.relay.codecs import Caller, Codec, StreamEncoder
 from oneapi.relay.errors import RelayError
 from oneapi.relay.ir_stream import ResponseAccumulator
 from oneapi.relay.pipeline import Job
 from oneapi.relay.sse import SSEDecoder, SSEEvent, data_frame, event_frame
 
-Settle = Callable[[ir.Usage | None, str], None]
+Settle = Callable[[ir.Response], None]  # the answer as folded from the stream
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 class _Relay:
     """The per-stream state: upstream frames in, caller bytes out, the answer folded on the side."""
 
-    def __init__(self, job: Job, upstream: Codec, inbound: Codec, rename: bool) -> None:
+    def __init__(self, job: Job, caller: Caller, upstream: Codec, inbound: Codec, rename: bool) -> None:
         self.job = job
+        self.caller = caller
         self.inbound = inbound
         self.decoder = upstream.decoder()
-        self.encoder: StreamEncoder | None = (
-            None if upstream is inbound else inbound.encoder(job.options, job.model)
-        )
+        self.encoder: StreamEncoder | None = None if upstream is inbound else inbound.encoder(caller)
         self.rename = rename
         self.answer = ResponseAccumulator()
         self.failed = False  # the upstream sent an error event: the caller's stream ends with it
@@ -61,28 +60,20 @@ class _Relay:
 
     def error(self, err: RelayError) -> bytes:
         message = f"{err.message} (request id: {self.job.request_id})"
-        encoder = self.encoder or self.inbound.encoder(self.job.options, self.job.model)
+        encoder = self.encoder or self.inbound.encoder(self.caller)
         return encoder.encode(ir.StreamError(message, type=err.type, code=err.code))
-
-    def text(self) -> str:
-        parts: list[str] = []
-        for part in self.answer.response.content:
-            if isinstance(part, ir.TextPart | ir.ThinkingPart):
-                parts.append(part.text)
-            elif isinstance(part, ir.ToolCallPart):
-                parts.append(part.name + part.arguments)
-        return "".join(parts)
 
 
 def relay_stream(
     job: Job,
+    caller: Caller,
     resp: aiohttp.ClientResponse,
     upstream: Codec,
     inbound: Codec,
     settle: Settle,
     rename: bool,
 ) -> StreamingResponse:
-    state = _Relay(job, upstream, inbound, rename)
+    state = _Relay(job, caller, upstream, inbound, rename)
     sse = SSEDecoder()
 
     async def body() -> AsyncIterator[bytes]:
@@ -102,7 +93,7 @@ def relay_stream(
             yield state.error(err)
         finally:
             resp.close()
-            settle(state.answer.response.usage, state.text())
+            settle(state.answer.response)
 
     return StreamingResponse(body(), media_type="text/event-stream", headers=STREAM_HEADERS)
 

@@ -26,7 +26,6 @@ from oneapi.db.tables import channels
 from oneapi.relay import ir
 from oneapi.relay.channel import Channel
 from oneapi.relay.codecs import OPENAI_CHAT, codec
-from oneapi.relay.convert import UPSTREAM_PATHS
 from oneapi.relay.errors import RelayError
 from oneapi.relay.failures import disable_channel
 from oneapi.relay.modes import Mode
@@ -43,7 +42,6 @@ from oneapi.state import AppState
 log = logging.getLogger(__name__)
 
 DEFAULT_TEST_MODEL = "gpt-4o-mini"
-CHAT_PATH = "/v1/chat/completions"
 TEST_TIMEOUT = 120  # seconds a test may take when RELAY_TIMEOUT sets no limit
 SCOPES = ("all", "disabled")
 SWEEP_JOB = "test"
@@ -147,7 +145,8 @@ async def _ask(state: AppState, channel: Channel, model: str) -> str:
     else:  # e.g. an Anthropic channel: the same test, in the channel's own protocol
         body = codec(protocol).write_request(codec(OPENAI_CHAT).read_request(body))
     try:
-        call = provider.prepare(channel, UPSTREAM_PATHS.get(protocol, CHAT_PATH), upstream_model, Mode.CHAT)
+        path = provider.path_for(protocol, upstream_model, False)
+        call = provider.prepare(channel, path, upstream_model, Mode.CHAT)
     except ChannelConfigError as exc:
         raise RelayError(500, f"channel is misconfigured: {exc}", "channel_config_error") from None
     # The shared session does not decompress (the relay forwards bytes as they come): ask for none.

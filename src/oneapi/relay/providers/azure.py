@@ -15,7 +15,7 @@ import re
 from oneapi.relay.channel import Channel
 from oneapi.relay.modes import Mode
 from oneapi.relay.openai_params import is_reasoning_model
-from oneapi.relay.providers.openai import OpenAIProvider
+from oneapi.relay.providers.openai import CHAT_AND_RESPONSES, OpenAIProvider, responses_only
 from oneapi.relay.providers.paths import is_cloudflare_gateway, split_query
 
 DEFAULT_API_VERSION = "2024-10-21"
@@ -46,6 +46,14 @@ def _inbound_query(query: str) -> str:
 
 
 class AzureProvider(OpenAIProvider):
+    def protocols(self, channel: Channel, model: str) -> tuple[str, ...]:
+        """Azure serves the gpt-5 family (and the Responses-only models) on its v1 Responses surface."""
+        if responses_only(model):
+            return ("openai_responses",)
+        if model.rsplit("/", 1)[-1].lower().startswith("gpt-5"):
+            return CHAT_AND_RESPONSES
+        return ("openai_chat",)
+
     def url(self, channel: Channel, path: str, model: str, mode: Mode) -> str:
         base = self.base_url(channel)
         bare, query = split_query(path)

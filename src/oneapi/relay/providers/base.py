@@ -14,6 +14,13 @@ from oneapi.config import Settings
 from oneapi.relay.channel import Channel
 from oneapi.relay.modes import Mode
 
+# Where each protocol's conversational requests go on a provider that follows the vendor's layout.
+UPSTREAM_PATHS = {
+    "openai_chat": "/v1/chat/completions",
+    "openai_responses": "/v1/responses",
+    "anthropic_messages": "/v1/messages",
+}
+
 
 class ChannelConfigError(ValueError):
     """The channel cannot be called as configured (e.g. a type that needs a base URL has none)."""
@@ -41,6 +48,15 @@ class Provider:
 
     def base_url(self, channel: Channel) -> str:
         return (channel.base_url or self.default_base_url).rstrip("/")
+
+    def protocols(self, channel: Channel, model: str) -> tuple[str, ...]:
+        """The wire formats this channel speaks for `model`, the preferred one first. A caller
+        speaking one of them is served on the fast lane; any other caller is converted to the first."""
+        return (self.native_protocol,)
+
+    def path_for(self, protocol: str, model: str, stream: bool) -> str:
+        """The request path (with query) of a conversational call in `protocol`."""
+        return UPSTREAM_PATHS.get(protocol, UPSTREAM_PATHS["openai_chat"])
 
     def url(self, channel: Channel, path: str, model: str, mode: Mode) -> str:
         return self.base_url(channel) + path

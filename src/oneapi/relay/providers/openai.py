@@ -3,6 +3,10 @@
 One instance per channel type, carrying the type's name, default base URL and, for vendors that
 mount the API elsewhere, the prefix that replaces the path's leading `/v1` (Doubao `/api/v3`,
 BaiduV2 `/v2`, bases that already end in a version: "").
+
+Responses: OpenAI itself (at its own address) and xAI speak `/v1/responses` besides Chat; a few
+OpenAI models exist only there (RESPONSES_ONLY), so Chat and Claude callers of those models are
+converted to Responses. Every other model keeps Chat, whose fast lane is the cheapest path.
 """
 
 from __future__ import annotations
@@ -12,9 +16,26 @@ from typing import Any
 from oneapi.config import Settings
 from oneapi.relay.channel import Channel
 from oneapi.relay.modes import Mode
-from oneapi.relay.openai_params import ensure_stream_usage, normalize_chat
+from oneapi.relay.openai_params import ensure_stream_usage, normalize_chat, normalize_responses
 from oneapi.relay.providers.base import ChannelConfigError, Provider
 from oneapi.relay.providers.paths import is_cloudflare_gateway, replace_v1
+
+RESPONSES_ONLY = (
+    "o1-pro",
+    "o3-pro",
+    "o3-deep-research",
+    "o4-mini-deep-research",
+    "codex-mini",
+    "gpt-5-codex",
+    "gpt-5.1-codex",
+    "gpt-5-pro",
+    "computer-use-preview",
+)
+CHAT_AND_RESPONSES = ("openai_chat", "openai_responses")
+
+
+def responses_only(model: str) -> bool:
+    return model.rsplit("/", 1)[-1].lower().startswith(RESPONSES_ONLY)
 
 
 class OpenAIProvider(Provider):
@@ -23,10 +44,18 @@ class OpenAIProvider(Provider):
         name: str = "openai",
         default_base_url: str = "https://api.openai.com",
         v1_prefix: str | None = None,
+        responses_hosts: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.default_base_url = default_base_url
         self.v1_prefix = v1_prefix
+        self.responses_hosts = responses_hosts  # base URLs at which the vendor serves Responses
+
+    def protocols(self, channel: Channel, model: str) -> tuple[str, ...]:
+        base = (channel.base_url or self.default_base_url).rstrip("/")
+        if base not in self.responses_hosts:
+            return ("openai_chat",)
+        return ("openai_responses",) if responses_only(model) else CHAT_AND_RESPONSES
 
     def base_url(self, channel: Channel) -> str:
         base = (channel.base_url or self.default_base_url).rstrip("/")
@@ -51,4 +80,6 @@ class OpenAIProvider(Provider):
             return normalize_chat(body, model, settings.enforce_include_usage)
         if mode is Mode.COMPLETIONS and settings.enforce_include_usage:
             return ensure_stream_usage(body)
+        if mode is Mode.RESPONSES:
+            return normalize_responses(body, model)
         return False

@@ -15,6 +15,11 @@ from oneapi.relay.providers.openrouter import OpenRouterProvider
 from oneapi.services.channel_types import default_base_url, type_name
 
 AZURE, OPENROUTER, OPENAI_COMPATIBLE = 3, 20, 50
+# Where the vendor itself serves the Responses API (SPEC §6.7): OpenAI and xAI at their own address.
+RESPONSES_HOSTS: dict[int, tuple[str, ...]] = {
+    1: ("", "https://api.openai.com", "https://api.openai.com/v1"),
+    45: ("", "https://api.x.ai"),
+}
 ANTHROPIC_MESSAGES = frozenset({14, 52})  # Anthropic, Claude-compatible
 
 # Types served as plain OpenAI at `{base}{path}` (Ollama, 30, through its `/v1` OpenAI-compatible
@@ -48,7 +53,7 @@ def _build(type_id: int) -> Provider:
         return AnthropicProvider(name, base)
     if type_id == OPENAI_COMPATIBLE:
         return OpenAICompatibleProvider(name, base)
-    return OpenAIProvider(name, base, V1_PREFIX.get(type_id))
+    return OpenAIProvider(name, base, V1_PREFIX.get(type_id), RESPONSES_HOSTS.get(type_id, ()))
 
 
 _PROVIDERS: dict[int, Provider] = {
