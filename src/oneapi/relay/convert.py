@@ -71,14 +71,14 @@ async def call(job: Job, channel: Channel) -> Response:
     if upstream is inbound:
         payload = _fast_lane_body(job, channel, provider, upstream_model, mode)
     else:
-        payload = orjson.dumps(_converted_body(job, channel, provider, upstream, upstream_model, mode))
+        payload = orjson.dumps(await _converted_body(job, channel, provider, upstream, upstream_model, mode))
     resp = await send(
         job,
         channel,
         upstream_model,
         payload,
         headers=provider.inbound_headers(job.options.headers),
-        path=provider.path_for(native, upstream_model, job.stream),
+        path=provider.path_for(channel, native, upstream_model, job.stream, job.state.settings),
         mode=mode,
     )
 
@@ -110,7 +110,7 @@ def _fast_lane_body(job: Job, channel: Channel, provider: Provider, upstream_mod
     return orjson.dumps(body) if changed else job.raw
 
 
-def _converted_body(
+async def _converted_body(
     job: Job, channel: Channel, provider: Provider, upstream: Codec, upstream_model: str, mode: Mode
 ) -> dict[str, Any]:
     if job.inbound == OPENAI_RESPONSES:
@@ -127,6 +127,7 @@ def _converted_body(
         req.system = [ir.TextPart(channel.system_prompt)]
         job.system_prompt_reset = True
     apply_thinking_switch(req, job.options, upstream.name)
+    await provider.prepare_request(req, job.rt.http, job.state.settings)
     body = upstream.write_request(req)
     if upstream.name == OPENAI_CHAT and job.stream:
         body["stream_options"] = {"include_usage": True}

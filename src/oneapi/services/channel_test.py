@@ -145,7 +145,7 @@ async def _ask(state: AppState, channel: Channel, model: str) -> str:
     else:  # e.g. an Anthropic channel: the same test, in the channel's own protocol
         body = codec(protocol).write_request(codec(OPENAI_CHAT).read_request(body))
     try:
-        path = provider.path_for(protocol, upstream_model, False)
+        path = provider.path_for(channel, protocol, upstream_model, False, settings)
         call = provider.prepare(channel, path, upstream_model, Mode.CHAT)
     except ChannelConfigError as exc:
         raise RelayError(500, f"channel is misconfigured: {exc}", "channel_config_error") from None

@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+
 from oneapi.config import Settings
+from oneapi.relay import ir
 from oneapi.relay.channel import Channel
 from oneapi.relay.modes import Mode
 
@@ -54,9 +57,13 @@ class Provider:
         speaking one of them is served on the fast lane; any other caller is converted to the first."""
         return (self.native_protocol,)
 
-    def path_for(self, protocol: str, model: str, stream: bool) -> str:
+    def path_for(self, channel: Channel, protocol: str, model: str, stream: bool, settings: Settings) -> str:
         """The request path (with query) of a conversational call in `protocol`."""
         return UPSTREAM_PATHS.get(protocol, UPSTREAM_PATHS["openai_chat"])
+
+    async def prepare_request(self, req: ir.Request, http: aiohttp.ClientSession, settings: Settings) -> None:
+        """Make a converted request sendable before it is written (e.g. fetch remote images for an
+        upstream that takes only inline data). Raise RelayError for what cannot be fixed."""
 
     def url(self, channel: Channel, path: str, model: str, mode: Mode) -> str:
         return self.base_url(channel) + path
