@@ -84,7 +84,7 @@ async def call(job: Job, channel: Channel) -> Response:
 
     def settle(answer: ir.Response) -> None:
         if native == OPENAI_RESPONSES and answer.id:
-            job.rt.response_owners.remember(answer.id, channel.id)
+            job.rt.response_owners.remember(answer.id, channel.id, job.identity.user.id)
         settle_tokens(job, channel, upstream_model, _billed(job, answer, upstream_model))
 
     caller = caller_of(job)

@@ -15,6 +15,7 @@ from oneapi.relay.models_routes import MODEL_ROUTES
 from oneapi.relay.modes import Mode
 from oneapi.relay.pipeline import identify, relay_json, request_id_of
 from oneapi.relay.proxy import PROXY_ROUTES
+from oneapi.relay.responses_inbound import RESPONSES_ROUTES
 
 
 def _json_endpoint(mode: Mode):  # type: ignore[no-untyped-def]
@@ -56,3 +57,4 @@ RELAY_ROUTES = [
 ]
 RELAY_ROUTES += [*MODEL_ROUTES, *BILLING_ROUTES, *PROXY_ROUTES]
 RELAY_ROUTES += CLAUDE_ROUTES
+RELAY_ROUTES += RESPONSES_ROUTES

@@ -15,7 +15,7 @@ import re
 from oneapi.relay.channel import Channel
 from oneapi.relay.modes import Mode
 from oneapi.relay.openai_params import is_reasoning_model
-from oneapi.relay.providers.openai import CHAT_AND_RESPONSES, OpenAIProvider, responses_only
+from oneapi.relay.providers.openai import OpenAIProvider, configured_protocols, dual, responses_only
 from oneapi.relay.providers.paths import is_cloudflare_gateway, split_query
 
 DEFAULT_API_VERSION = "2024-10-21"
@@ -48,20 +48,21 @@ def _inbound_query(query: str) -> str:
 class AzureProvider(OpenAIProvider):
     def protocols(self, channel: Channel, model: str) -> tuple[str, ...]:
         """Azure serves the gpt-5 family (and the Responses-only models) on its v1 Responses surface."""
-        if responses_only(model):
-            return ("openai_responses",)
-        if model.rsplit("/", 1)[-1].lower().startswith("gpt-5"):
-            return CHAT_AND_RESPONSES
-        return ("openai_chat",)
+        configured = configured_protocols(channel, model)
+        if configured is not None:
+            return configured
+        name = model.rsplit("/", 1)[-1].lower()
+        return dual(model) if name.startswith("gpt-5") or responses_only(model) else ("openai_chat",)
 
     def url(self, channel: Channel, path: str, model: str, mode: Mode) -> str:
         base = self.base_url(channel)
         bare, query = split_query(path)
         extra = _inbound_query(query)
-        if mode is Mode.RESPONSES or bare == "/v1/responses":
+        if mode is Mode.RESPONSES or bare.startswith("/v1/responses"):
             configured = str(channel.config.get("api_version") or "").strip()
             version = "" if not configured or _DATED.match(configured) else f"api-version={configured}"
-            return _with_query(f"{base}/openai/v1/responses", version, extra)
+            resource = bare if bare.startswith("/v1/responses") else "/v1/responses"
+            return _with_query(f"{base}/openai{resource}", version, extra)
         task = bare.removeprefix("/v1/").lstrip("/")
         prefix = base if is_cloudflare_gateway(base) else f"{base}/openai/deployments"
         return _with_query(f"{prefix}/{model}/{task}", f"api-version={api_version(channel, model)}", extra)

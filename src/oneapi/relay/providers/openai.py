@@ -7,6 +7,8 @@ BaiduV2 `/v2`, bases that already end in a version: "").
 Responses: OpenAI itself (at its own address) and xAI speak `/v1/responses` besides Chat; a few
 OpenAI models exist only there (RESPONSES_ONLY), so Chat and Claude callers of those models are
 converted to Responses. Every other model keeps Chat, whose fast lane is the cheapest path.
+A channel's `config.api_format` overrides the guess from the address: "response" (the fork's
+value) speaks only Responses, "chat" only Chat, "both" both (a proxy in front of OpenAI).
 """
 
 from __future__ import annotations
@@ -38,6 +40,23 @@ def responses_only(model: str) -> bool:
     return model.rsplit("/", 1)[-1].lower().startswith(RESPONSES_ONLY)
 
 
+def dual(model: str) -> tuple[str, ...]:
+    """A channel speaking both: Chat first, or only Responses for a Responses-only model."""
+    return ("openai_responses",) if responses_only(model) else CHAT_AND_RESPONSES
+
+
+def configured_protocols(channel: Channel, model: str) -> tuple[str, ...] | None:
+    """The protocols `config.api_format` names, or None when it names none."""
+    fmt = str(channel.config.get("api_format") or "").strip().lower()
+    if fmt in ("response", "responses"):
+        return ("openai_responses",)
+    if fmt == "chat":
+        return ("openai_chat",)
+    if fmt == "both":
+        return dual(model)
+    return None
+
+
 class OpenAIProvider(Provider):
     def __init__(
         self,
@@ -52,10 +71,11 @@ class OpenAIProvider(Provider):
         self.responses_hosts = responses_hosts  # base URLs at which the vendor serves Responses
 
     def protocols(self, channel: Channel, model: str) -> tuple[str, ...]:
+        configured = configured_protocols(channel, model)
+        if configured is not None:
+            return configured
         base = (channel.base_url or self.default_base_url).rstrip("/")
-        if base not in self.responses_hosts:
-            return ("openai_chat",)
-        return ("openai_responses",) if responses_only(model) else CHAT_AND_RESPONSES
+        return dual(model) if base in self.responses_hosts else ("openai_chat",)
 
     def base_url(self, channel: Channel) -> str:
         base = (channel.base_url or self.default_base_url).rstrip("/")
