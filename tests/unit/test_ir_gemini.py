@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from oneapi.relay import ir
-from oneapi.relay.protocols import anthropic_request, gemini_request, openai_chat_request
+from oneapi.relay.protocols import anthropic_request, gemini, gemini_request, openai_chat_request
 from oneapi.relay.protocols.gemini_schema import clean_schema
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -456,3 +456,40 @@ def test_wrong_field_types_are_conversion_errors() -> None:
         gemini_request.request_to_ir({"contents": [{"role": "system", "parts": [{"text": "x"}]}]})
     with pytest.raises(ir.ConversionError, match="temperature"):
         gemini_request.request_to_ir({"contents": [], "generationConfig": {"temperature": "hot"}})
+
+
+def test_a_signed_thought_followed_by_text_gives_the_signature_back_on_the_text() -> None:
+    """Gemini signs the part after its thoughts; a Claude caller carries it on the thinking block."""
+    body = {
+        "model": "gemini-2.5-flash",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "Greet them.", "signature": SIGNATURE},
+                    {"type": "text", "text": "Hello!"},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [{"type": "thinking", "thinking": "Unsigned.", "signature": ""}],
+            },
+            {"role": "user", "content": "Bye"},
+        ],
+    }
+    out = gemini_request.request_from_ir(anthropic_request.request_to_ir(body))
+    assert out["contents"][1] == {
+        "role": "model",
+        "parts": [
+            {"text": "Greet them.", "thought": True},
+            {"text": "Hello!", "thoughtSignature": SIGNATURE},
+        ],
+    }
+    assert [c["role"] for c in out["contents"]] == ["user", "model", "user"]
+    answer = {"candidates": [{"content": {"role": "model", "parts": out["contents"][1]["parts"]}}]}
+    assert (
+        gemini.response_from_ir(gemini.response_to_ir(answer))["candidates"][0]["content"]["parts"]
+        == (out["contents"][1]["parts"])
+    )

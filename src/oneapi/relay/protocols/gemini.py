@@ -9,8 +9,10 @@ Requests are in `gemini_request`, streams in `gemini_stream`; both build on the 
 - Thought signatures: a thought part's signature stays with its `ThinkingPart`; a function call's
   with its `ToolCallPart` (Gemini 3 refuses history whose calls lost theirs). A signature on any
   other part closes the reasoning before it: it goes to the preceding unsigned `ThinkingPart`, or
-  to a new empty one, which is how a stream of deltas folds it too; written back, an empty signed
-  `ThinkingPart` puts its signature on the part that follows it.
+  to a new empty one, which is how a stream of deltas folds it too. Written back, the signature
+  of a `ThinkingPart` followed by text goes on that text part, where Gemini put it (it signs the
+  part after its thoughts, or the last part), and an empty signed `ThinkingPart` puts its
+  signature on the part that follows it. An empty signature counts as none.
 - Responses: consecutive text parts are one text (as a stream folds them) and consecutive thought
   parts one thought until a signature closes it; parts other than text, thoughts, images and
   function calls (code execution) are left out. In requests such parts become their JSON as
@@ -204,10 +206,17 @@ def parts_from_ir(
     call's name when the IR does not carry it; `call_ids` False leaves call ids out."""
     out: list[dict[str, Any]] = []
     pending: str | None = None  # a signature waiting for the part it belongs to
-    for part in parts:
+    for i, part in enumerate(parts):
+        if isinstance(part, ir.ThinkingPart) and not part.signature:
+            part = ir.ThinkingPart(part.text)  # an empty signature is no signature
         if isinstance(part, ir.ThinkingPart) and not part.text:
             if pending is not None:
                 out.append({"text": "", "thoughtSignature": pending})
+            pending = part.signature
+            continue
+        if isinstance(part, ir.ThinkingPart) and part.signature and _next_is_text(parts, i):
+            # Gemini signs the text after its thoughts, not the thoughts: give it back there.
+            out.append({"text": part.text, "thought": True})
             pending = part.signature
             continue
         items = _part_out(part, for_request, names or {}, call_ids)
@@ -221,6 +230,11 @@ def parts_from_ir(
     if pending is not None:
         out.append({"text": "", "thoughtSignature": pending})
     return out
+
+
+def _next_is_text(parts: list[ir.Part], i: int) -> bool:
+    following = parts[i + 1] if i + 1 < len(parts) else None
+    return isinstance(following, ir.TextPart) and bool(following.text)
 
 
 def _part_out(

@@ -231,14 +231,11 @@ def request_from_ir(
         else:
             contents.append({"role": role, "parts": parts})
     body: dict[str, Any] = {}
-    if system and system_instruction:
+    if system:
         body["systemInstruction"] = {"parts": [{"text": text} for text in system]}
-    elif system:
-        contents[:0] = [
-            {"role": "user", "parts": [{"text": text} for text in system]},
-            {"role": "model", "parts": [{"text": "Okay"}]},
-        ]
     body["contents"] = contents
+    if not system_instruction:
+        inline_system(body)
     extra = dict(req.extra.get(FORMAT, {}))
     if req.tools:
         body["tools"] = [{"functionDeclarations": [_declaration(tool) for tool in req.tools]}]
@@ -252,6 +249,20 @@ def request_from_ir(
         ]
     f.merge_extra(body, extra)
     return body
+
+
+def inline_system(body: dict[str, Any]) -> bool:
+    """For models without a system instruction: its parts become a first user turn, answered by
+    a model turn "Okay" so the roles still alternate. True if the body changed."""
+    system = body.pop("systemInstruction", None)
+    if system is None:
+        return False
+    parts = system.get("parts") if isinstance(system, dict) else None
+    contents = body.get("contents")
+    if not isinstance(parts, list) or not parts or not isinstance(contents, list):
+        return True
+    contents[:0] = [{"role": "user", "parts": parts}, {"role": "model", "parts": [{"text": "Okay"}]}]
+    return True
 
 
 def _fill_signature(parts: list[dict[str, Any]]) -> None:

@@ -1,7 +1,9 @@
 """Channel type id → its provider. Default base URLs come from `services.channel_types` (SPEC §7.1).
 
 Types that speak the OpenAI wire format and differ only by address share `OpenAIProvider`; the few
-with quirks have their own module. An unknown type is treated as OpenAI.
+with quirks or their own wire format (Azure, OpenRouter, Anthropic, Gemini 24) have their own
+module. Gemini's OpenAI-compatible mode (51) is plain OpenAI at its own address. An unknown type
+is treated as OpenAI.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 from oneapi.relay.providers.anthropic import AnthropicProvider
 from oneapi.relay.providers.azure import AzureProvider
 from oneapi.relay.providers.base import Provider
+from oneapi.relay.providers.gemini import GeminiProvider
 from oneapi.relay.providers.openai import OpenAIProvider
 from oneapi.relay.providers.openai_compatible import OpenAICompatibleProvider
 from oneapi.relay.providers.openrouter import OpenRouterProvider
 from oneapi.services.channel_types import default_base_url, type_name
 
-AZURE, OPENROUTER, OPENAI_COMPATIBLE = 3, 20, 50
+AZURE, OPENROUTER, GEMINI, OPENAI_COMPATIBLE = 3, 20, 24, 50
 # Where the vendor itself serves the Responses API (SPEC §6.7): OpenAI and xAI at their own address.
 RESPONSES_HOSTS: dict[int, tuple[str, ...]] = {
     1: ("", "https://api.openai.com", "https://api.openai.com/v1"),
@@ -53,11 +56,13 @@ def _build(type_id: int) -> Provider:
         return AnthropicProvider(name, base)
     if type_id == OPENAI_COMPATIBLE:
         return OpenAICompatibleProvider(name, base)
+    if type_id == GEMINI:
+        return GeminiProvider(name, base)
     return OpenAIProvider(name, base, V1_PREFIX.get(type_id), RESPONSES_HOSTS.get(type_id, ()))
 
 
 _PROVIDERS: dict[int, Provider] = {
-    t: _build(t) for t in OPENAI_FAMILY | ANTHROPIC_MESSAGES | {AZURE, OPENROUTER, OPENAI_COMPATIBLE}
+    t: _build(t) for t in OPENAI_FAMILY | ANTHROPIC_MESSAGES | {AZURE, OPENROUTER, GEMINI, OPENAI_COMPATIBLE}
 }
 _DEFAULT: Provider = _PROVIDERS[1]
 
