@@ -3,6 +3,8 @@
 `?thinking=1|true|yes|on` turns reasoning on (`0|false|no|off` off, anything else ignored),
 `?reasoning_effort=` sizes it, `?reasoning_format=reasoning_content|reasoning|thinking` names the
 field that carries reasoning text in Chat answers (default `reasoning`; unknown values are ignored).
+`switched` says whether the caller used any of them: only then does a request whose protocol the
+channel speaks leave the fast lane to have them applied.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class ClientOptions:
     reasoning_effort: str | None = None
     reasoning_format: ReasoningFormat = DEFAULT_REASONING_FORMAT
     headers: dict[str, str] = field(default_factory=dict)  # protocol headers worth forwarding
+    switched: bool = False  # a URL switch was given (see the module docstring)
 
 
 def client_options(query: Mapping[str, str], headers: Mapping[str, str]) -> ClientOptions:
@@ -35,4 +38,7 @@ def client_options(query: Mapping[str, str], headers: Mapping[str, str]) -> Clie
             fmt = name
     effort = (query.get("reasoning_effort") or "").strip().lower() or None
     forwarded = {name: headers[name] for name in _FORWARDED_HEADERS if headers.get(name)}
-    return ClientOptions(thinking=thinking, reasoning_effort=effort, reasoning_format=fmt, headers=forwarded)
+    switched = thinking is not None or effort is not None or wanted in REASONING_FIELDS
+    return ClientOptions(
+        thinking=thinking, reasoning_effort=effort, reasoning_format=fmt, headers=forwarded, switched=switched
+    )

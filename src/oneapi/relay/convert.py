@@ -15,7 +15,9 @@ field for a signature, so when a Chat caller echoes reasoning back (`reasoning_c
 `reasoning` or `thinking` on an assistant message) to an Anthropic channel the unsigned thinking
 is dropped from the history (Anthropic refuses unsigned thinking blocks); the text and tool calls
 of that turn still go. `?thinking=` and `?reasoning_format=` apply to converted requests and
-answers; the Chat → OpenAI fast lane forwards the body and the reasoning fields as they are.
+answers. A caller who gives any of those switches leaves the fast lane even on a channel that
+speaks its protocol (Chat → IR → Chat), so they mean the same on every channel; without them
+the fast lane forwards the body and the reasoning fields as they are.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from oneapi.relay.modes import Mode
 from oneapi.relay.pipeline import Job, call_native, settle_tokens
 from oneapi.relay.providers.base import Provider
 from oneapi.relay.providers.registry import provider_for
-from oneapi.relay.stream_convert import relay_stream
+from oneapi.relay.stream_convert import Settle, relay_stream
 from oneapi.relay.upstream_send import read_all, send
 from oneapi.services.pricing import Usage
 
@@ -61,14 +63,15 @@ async def call(job: Job, channel: Channel) -> Response:
     upstream_model = channel.upstream_model(job.model)
     spoken = provider.protocols(channel, upstream_model)
     native = job.inbound if job.inbound in spoken else spoken[0]
-    if job.inbound == OPENAI_CHAT and native == OPENAI_CHAT:
+    fast = native == job.inbound and not job.options.switched
+    if fast and native == OPENAI_CHAT:
         return await call_native(job, channel)
     upstream = CODECS.get(native)
     if upstream is None:
         raise RelayError(400, f"channel #{channel.id} speaks {native}, which cannot be converted yet")
     inbound = CODECS[job.inbound]
     mode = PROTOCOL_MODES.get(native, job.mode)
-    if upstream is inbound:
+    if fast:
         payload = _fast_lane_body(job, channel, provider, upstream_model, mode)
     else:
         payload = orjson.dumps(await _converted_body(job, channel, provider, upstream, upstream_model, mode))
@@ -88,10 +91,11 @@ async def call(job: Job, channel: Channel) -> Response:
         settle_tokens(job, channel, upstream_model, _billed(job, answer, upstream_model))
 
     caller = caller_of(job)
+    renamed = upstream_model != job.model
     if job.stream:
-        return relay_stream(job, caller, resp, upstream, inbound, settle, rename=upstream_model != job.model)
+        return relay_stream(job, caller, resp, upstream, inbound, settle, rename=renamed, passthrough=fast)
     data = await read_all(resp)
-    return _answer(caller, upstream, inbound, data, upstream_model != job.model, settle)
+    return _answer(caller, upstream, inbound, data, renamed if fast else None, settle)
 
 
 def _fast_lane_body(job: Job, channel: Channel, provider: Provider, upstream_model: str, mode: Mode) -> bytes:
@@ -149,8 +153,10 @@ def apply_thinking_switch(req: ir.Request, options: ClientOptions, upstream: str
 
 
 def _answer(
-    caller: Caller, upstream: Codec, inbound: Codec, data: bytes, renamed: bool, settle: Any
+    caller: Caller, upstream: Codec, inbound: Codec, data: bytes, renamed: bool | None, settle: Settle
 ) -> Response:
+    """The caller's answer: the upstream bytes (model renamed if `renamed`) on the fast lane
+    (`renamed` not None), else the answer converted through the IR."""
     try:
         resp = upstream.read_response(orjson.loads(data))
     except (orjson.JSONDecodeError, ir.ConversionError):
@@ -158,7 +164,7 @@ def _answer(
             502, "the upstream answered with an unreadable body", "bad_response_body", type="upstream_error"
         ) from None
     settle(resp)
-    if upstream is inbound:
+    if renamed is not None:
         if renamed:
             obj = orjson.loads(data)
             obj["model"] = caller.model

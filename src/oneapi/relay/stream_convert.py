@@ -30,12 +30,14 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 class _Relay:
     """The per-stream state: upstream frames in, caller bytes out, the answer folded on the side."""
 
-    def __init__(self, job: Job, caller: Caller, upstream: Codec, inbound: Codec, rename: bool) -> None:
+    def __init__(
+        self, job: Job, caller: Caller, upstream: Codec, inbound: Codec, rename: bool, passthrough: bool
+    ) -> None:
         self.job = job
         self.caller = caller
         self.inbound = inbound
         self.decoder = upstream.decoder()
-        self.encoder: StreamEncoder | None = None if upstream is inbound else inbound.encoder(caller)
+        self.encoder: StreamEncoder | None = None if passthrough else inbound.encoder(caller)
         self.rename = rename
         self.answer = ResponseAccumulator()
         self.failed = False  # the upstream sent an error event: the caller's stream ends with it
@@ -72,8 +74,10 @@ def relay_stream(
     inbound: Codec,
     settle: Settle,
     rename: bool,
+    passthrough: bool,
 ) -> StreamingResponse:
-    state = _Relay(job, caller, upstream, inbound, rename)
+    """`passthrough`: the caller speaks the upstream's protocol and its bytes go out as they come."""
+    state = _Relay(job, caller, upstream, inbound, rename, passthrough)
     sse = SSEDecoder()
 
     async def body() -> AsyncIterator[bytes]:
