@@ -98,7 +98,28 @@ def test_stream_without_upstream_usage_is_counted_locally(relay: RelaySetup, ups
     completion = relay.scalar("SELECT completion_tokens FROM logs WHERE type = 2")
     prompt = relay.scalar("SELECT prompt_tokens FROM logs WHERE type = 2")
     assert 5 <= completion <= 12  # "Hello from the fake upstream." is about 7 tokens
-    assert prompt > 0
+    assert prompt == 8  # counted after the stream (the reservation was waived): (3 + 1 + 1) + 3
+
+
+def test_answers_without_upstream_usage_bill_the_exact_prompt_count(
+    relay: RelaySetup, upstream: FakeOpenAI
+) -> None:
+    # A well-funded key's reservation is waived without counting the prompt; it is counted only
+    # because these answers carry no usage, and must come out as One API counts it up front.
+    relay.add_channel(upstream)
+    upstream.script.send_usage = False
+    client = relay.client()
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    client.completions.create(model="gpt-3.5-turbo-instruct", prompt="hello world")
+    client.embeddings.create(model="text-embedding-3-small", input=["hello world", "hi"])
+    relay.wait_flushed(3)
+    rows = relay.scalar("SELECT COUNT(*) FROM logs WHERE type = 2")
+    assert rows == 3
+    prompts = {
+        model: relay.scalar("SELECT prompt_tokens FROM logs WHERE type = 2 AND model_name = :m", m=model)
+        for model in ("gpt-4o-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small")
+    }
+    assert prompts == {"gpt-4o-mini": 8, "gpt-3.5-turbo-instruct": 2, "text-embedding-3-small": 3}
 
 
 def test_model_mapping_is_hidden_from_the_client(relay: RelaySetup, upstream: FakeOpenAI) -> None:

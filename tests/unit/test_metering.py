@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import bpe_openai
@@ -11,10 +13,13 @@ import pytest
 from oneapi.relay.metering import (
     MAX_ENCODED_CHARS,
     approximate,
+    chat_prompt_bound,
     count_chat_prompt,
     count_input,
     count_text,
     encoding_name,
+    input_bound,
+    text_bound,
 )
 
 O200K_MODEL = "gpt-4o"
@@ -149,3 +154,66 @@ def test_embedding_input_forms(value: object, expected: int) -> None:
 @pytest.mark.parametrize(("length", "expected"), [(0, 0), (1, 1), (3, 2), (100, 38), (1000, 380)])
 def test_approximate_is_ceil_of_038_per_character(length: int, expected: int) -> None:
     assert approximate("x" * length) == expected
+
+
+BOUND_TEXTS = [
+    "",
+    "hello world",
+    "你好世界，今天天气很好",
+    "emoji 🎉🎉🎉 and ümlauts",
+    "\ud800x lone surrogate",
+    "<|endoftext|>" * 3,
+    "a" * 50,
+    " ".join(str(n) for n in range(500)),
+]
+
+
+@pytest.mark.parametrize("model", [O200K_MODEL, CL100K_MODEL])
+@pytest.mark.parametrize("text", BOUND_TEXTS)
+def test_text_bound_is_never_below_the_count(text: str, model: str) -> None:
+    assert text_bound(text) >= count_text(text, model)
+
+
+def test_text_bound_holds_for_sampled_huge_texts() -> None:
+    dense = "你好" * 8_000 + "x" * (MAX_ENCODED_CHARS * 2) + "你好" * 8_000  # samples denser than the rest
+    assert text_bound(dense) >= count_text(dense, O200K_MODEL)
+    ascii_text = "hello world " * 30_000
+    assert text_bound(ascii_text) >= count_text(ascii_text, O200K_MODEL)
+
+
+@pytest.mark.parametrize("model", [O200K_MODEL, "gpt-3.5-turbo-0301", "gpt-4o-mini"])
+def test_chat_prompt_bound_is_never_below_the_count(model: str) -> None:
+    image = {"type": "image_url", "image_url": {"url": "http://127.0.0.1:9/x.png"}}
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"c": "巴黎"}'}}
+    conversations = [
+        [user("hi")],
+        [user("hi", name="bob"), {"role": "assistant", "content": None, "tool_calls": [call]}],
+        [{"role": "system", "content": "你好世界"}, user([{"type": "text", "text": "what is this?"}, image])],
+        ["junk", {"role": 5}],
+    ]
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    for messages in conversations:
+        assert chat_prompt_bound(messages, model) >= count_chat_prompt(messages, model)
+        assert chat_prompt_bound(messages, model, tools) >= count_chat_prompt(messages, model, tools)
+
+
+@pytest.mark.parametrize("value", ["hello world", ["你好", "hi"], [1, 2, 3], [[1, 2], [3]], None])
+def test_input_bound_is_never_below_the_count(value: object) -> None:
+    assert input_bound(value, "text-embedding-3-small") >= count_input(value, "text-embedding-3-small")
+
+
+def test_nothing_is_loaded_until_a_count_is_made() -> None:
+    # A fresh interpreter: the app imports no tokenizer library; a count builds one encoder only.
+    code = (
+        "import sys, asyncio\n"
+        "import oneapi.app\n"
+        "from oneapi.relay import metering\n"
+        "assert 'bpe_openai' not in sys.modules\n"
+        # the bound of "hi" from a user: (3 + 4 + 2) + 3, bytes standing in for tokens
+        "assert metering.chat_prompt_bound([{'role': 'user', 'content': 'hi'}], 'gpt-4o') == 12\n"
+        "assert 'bpe_openai' not in sys.modules and not metering.loaded('gpt-4o')\n"
+        "asyncio.run(metering.ready('gpt-4o'))\n"
+        "assert metering.loaded('gpt-4o') and not metering.loaded('gpt-4')\n"
+        "assert metering.count_text('hello world', 'gpt-4') == 2 and metering.loaded('gpt-4')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -2,8 +2,14 @@
 
 Encoders (bpe-openai, offline): cl100k_base for the gpt-3.5 / gpt-4 (incl. -turbo, -32k) families
 and OpenAI's older embedding and completion models, o200k_base for everything else (gpt-4o, 4.1,
-5, the o-series and any newer or foreign model). Each encoder is built once per process, which
-takes about a second; call `warm_up()` from a worker thread at startup so no request pays for it.
+5, the o-series and any newer or foreign model).
+
+Memory: importing bpe-openai costs ~72 MB and each vocabulary 30-80 MB more (measured in bench/),
+most of a gateway's footprint, and a request whose upstream reports usage needs none of it. So
+nothing is loaded at import or start: an encoder is built on first use (~0.6 s the first time,
+import included). Async callers await `ready(model)` first, which builds it in a worker thread;
+the `*_bound` functions give an upper bound of a count without any vocabulary (a BPE token is at
+least one UTF-8 byte), which is all a reservation needs when the balance is ample.
 
 Event-loop guard: encoding runs on the calling thread at roughly 20-50 MB/s. A text longer than
 MAX_ENCODED_CHARS (200k characters) is not encoded whole: three SAMPLE_CHARS slices (start,
@@ -13,12 +19,15 @@ milliseconds whatever the input size.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import math
 import threading
 import warnings
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-import bpe_openai
 import orjson
 
 MAX_ENCODED_CHARS = 200_000
@@ -38,6 +47,9 @@ ESTIMATED_IMAGE_TILES = 4  # a 1024×1024 image, scaled to 768×768, is 2×2 til
 _CL100K_PREFIXES = ("gpt-3.5", "gpt-35", "gpt-4-", "text-embedding-", "text-davinci", "davinci", "babbage")
 _encoders: dict[str, Any] = {}
 _encoders_lock = threading.Lock()
+_library: ModuleType | None = None
+
+TextCounter = Callable[[str, str], int]  # (text, model) → tokens
 
 
 def encoding_name(model: str) -> str:
@@ -47,10 +59,23 @@ def encoding_name(model: str) -> str:
     return "o200k_base"
 
 
-def warm_up() -> None:
-    """Build both encoders now (blocking, ~1 s each) instead of on the first request."""
-    for name in ("o200k_base", "cl100k_base"):
-        _encoder(name)
+def loaded(model: str) -> bool:
+    """Whether the model's encoder is built (counting then costs no load)."""
+    return encoding_name(model) in _encoders
+
+
+async def ready(model: str) -> None:
+    """Build the model's encoder in a worker thread if it is not built yet, so the event loop
+    never waits for the library import or the vocabulary."""
+    if not loaded(model):
+        await asyncio.to_thread(_encoder, encoding_name(model))
+
+
+def _bpe() -> ModuleType:
+    global _library
+    if _library is None:
+        _library = importlib.import_module("bpe_openai")
+    return _library
 
 
 def _encoder(name: str) -> Any:
@@ -61,7 +86,7 @@ def _encoder(name: str) -> Any:
             if encoder is None:
                 with warnings.catch_warnings():  # the library reads its data with a deprecated call
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    encoder = _encoders[name] = bpe_openai.get_encoding(name)
+                    encoder = _encoders[name] = _bpe().get_encoding(name)
     return encoder
 
 
@@ -81,14 +106,37 @@ def count_text(text: str, model: str) -> int:
 def _encode_count(encoder: Any, text: str) -> int:
     try:
         return len(encoder.encode_ordinary(text))
-    except bpe_openai.TokenLimitError as exc:  # more tokens than the library returns at once
+    except _bpe().TokenLimitError as exc:  # more tokens than the library returns at once
         return int(exc.token_count)
+
+
+def text_bound(text: str, model: str = "") -> int:
+    """At least `count_text(text, model)`, without a vocabulary: BPE tokens partition the UTF-8
+    bytes, so there are never more tokens than bytes (a lone surrogate, replaced before encoding,
+    is 3 bytes either way). Past MAX_ENCODED_CHARS the count is a scaled sample of at most 4
+    tokens per character, hence 4 × length."""
+    if not text:
+        return 0
+    if text.isascii():
+        return len(text)
+    if len(text) > MAX_ENCODED_CHARS:
+        return 4 * len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def count_chat_prompt(messages: list[Any], model: str, tools: Any = None) -> int:
     """Prompt tokens of a chat request: per message 3 + role + content + name (+1) + tool calls,
     3 more to prime the reply, plus the `tools` definitions as JSON. Images are not fetched:
     a low-detail image counts 85 tokens, any other a 1024×1024 high-detail estimate (765)."""
+    return _chat_prompt(messages, model, tools, count_text)
+
+
+def chat_prompt_bound(messages: list[Any], model: str, tools: Any = None) -> int:
+    """At least `count_chat_prompt(...)`: the same formula with `text_bound` for every text."""
+    return _chat_prompt(messages, model, tools, text_bound)
+
+
+def _chat_prompt(messages: list[Any], model: str, tools: Any, count: TextCounter) -> int:
     legacy = model.strip().lower().startswith(LEGACY_CHAT_MODEL)
     per_message = LEGACY_TOKENS_PER_MESSAGE if legacy else TOKENS_PER_MESSAGE
     per_name = LEGACY_TOKENS_PER_NAME if legacy else TOKENS_PER_NAME
@@ -96,35 +144,35 @@ def count_chat_prompt(messages: list[Any], model: str, tools: Any = None) -> int
     for message in messages:
         if not isinstance(message, dict):
             continue
-        total += per_message + _count_str(message.get("role"), model)
-        total += _count_content(message.get("content"), model)
+        total += per_message + _count_str(message.get("role"), model, count)
+        total += _count_content(message.get("content"), model, count)
         name = message.get("name")
         if isinstance(name, str) and name:
-            total += per_name + count_text(name, model)
+            total += per_name + count(name, model)
         for call in message.get("tool_calls") or []:
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict):
-                total += _count_str(function.get("name"), model)
-                total += _count_str(function.get("arguments"), model)
+                total += _count_str(function.get("name"), model, count)
+                total += _count_str(function.get("arguments"), model, count)
     if tools:
-        total += count_text(orjson.dumps(tools).decode(), model)
+        total += count(orjson.dumps(tools).decode(), model)
     return total
 
 
-def _count_content(content: Any, model: str) -> int:
+def _count_content(content: Any, model: str, count: TextCounter) -> int:
     if isinstance(content, str):
-        return count_text(content, model)
+        return count(content, model)
     if not isinstance(content, list):
         return 0
     total = 0
     for part in content:
         if isinstance(part, str):
-            total += count_text(part, model)
+            total += count(part, model)
         elif isinstance(part, dict):
             if part.get("type") in ("image_url", "image"):
                 total += image_tokens(part, model)
             else:
-                total += _count_str(part.get("text"), model)
+                total += _count_str(part.get("text"), model, count)
     return total
 
 
@@ -139,21 +187,30 @@ def image_tokens(part: dict[str, Any], model: str) -> int:
     return base + ESTIMATED_IMAGE_TILES * (MINI_IMAGE_TILE_TOKENS if mini else IMAGE_TILE_TOKENS)
 
 
-def _count_str(value: Any, model: str) -> int:
-    return count_text(value, model) if isinstance(value, str) else 0
+def _count_str(value: Any, model: str, count: TextCounter) -> int:
+    return count(value, model) if isinstance(value, str) else 0
 
 
 def count_input(value: Any, model: str) -> int:
     """Tokens of an embeddings / moderations `input`: a string, a list of strings, a token array
     (list of ints) or a list of token arrays."""
+    return _input(value, model, count_text)
+
+
+def input_bound(value: Any, model: str) -> int:
+    """At least `count_input(value, model)`, without a vocabulary."""
+    return _input(value, model, text_bound)
+
+
+def _input(value: Any, model: str, count: TextCounter) -> int:
     if isinstance(value, str):
-        return count_text(value, model)
+        return count(value, model)
     if not isinstance(value, list):
         return 0
     total = 0
     for item in value:
         if isinstance(item, str):
-            total += count_text(item, model)
+            total += count(item, model)
         elif isinstance(item, int) and not isinstance(item, bool):
             total += 1
         elif isinstance(item, list):

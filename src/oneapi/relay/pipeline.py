@@ -23,7 +23,13 @@ from oneapi.relay.billing import Reservation, Settlement, refund, reserve, settl
 from oneapi.relay.channel import Channel
 from oneapi.relay.client_options import ClientOptions
 from oneapi.relay.errors import RelayError
-from oneapi.relay.estimate import max_output_tokens, prompt_tokens
+from oneapi.relay.estimate import (
+    UNCOUNTED,
+    PromptEstimate,
+    max_output_tokens,
+    prompt_tokens,
+    reservation_waived,
+)
 from oneapi.relay.metering import count_text
 from oneapi.relay.modes import Mode
 from oneapi.relay.payload import build_payload
@@ -121,11 +127,16 @@ async def admit(
     raw: bytes,
     body: dict[str, Any],
     model: str,
-    estimate_tokens: int,
+    estimate_tokens: int | PromptEstimate,
     stream: bool,
     max_tokens: int | None = None,
 ) -> Job:
-    """Check the model, reserve the pre-consumed quota and build the request's `Job`."""
+    """Check the model, reserve the pre-consumed quota and build the request's `Job`.
+
+    A `PromptEstimate` is counted only if the reservation depends on it: when its upper bound
+    already makes the reservation waived (an ample balance), the job's `prompt_estimate` is left
+    UNCOUNTED and `_settle` counts it only if the upstream reports no usage. Deferred only when
+    the estimate reads this request's own body and mode, so `_settle` can count it from the job."""
     state: AppState = request.app.state.oneapi
     rt: RelayRuntime = state.relay
     check_model_allowed(identity, model)
@@ -137,9 +148,17 @@ async def admit(
     )
     ratio = group_ratio(identity.user.group, state.options.ratios("GroupRatio"))
     output = max_output_tokens(body) if max_tokens is None else max_tokens
-    estimate = pre_consume_quota(
-        estimate_tokens, output, price, ratio, state.options.get_int("PreConsumedQuota")
-    )
+    allowance = state.options.get_int("PreConsumedQuota")
+    if isinstance(estimate_tokens, PromptEstimate):
+        prompt, tokens = estimate_tokens, UNCOUNTED
+        estimate = pre_consume_quota(prompt.bound(), output, price, ratio, allowance)
+        deferrable = prompt.body is body and prompt.mode is mode
+        if not (deferrable and reservation_waived(rt.ledger, identity, estimate)):
+            tokens = await prompt.count_async()
+            estimate = pre_consume_quota(tokens, output, price, ratio, allowance)
+    else:
+        tokens = estimate_tokens
+        estimate = pre_consume_quota(tokens, output, price, ratio, allowance)
     reservation = reserve(rt.ledger, identity, estimate)
     rt.writer.notify()
     return Job(
@@ -154,7 +173,7 @@ async def admit(
         stream=stream,
         request_id=request_id_of(request),
         started=time.perf_counter(),
-        prompt_estimate=estimate_tokens,
+        prompt_estimate=tokens,
         reservation=reservation,
     )
 
@@ -325,6 +344,10 @@ def _settle(
     the protocol converters counts cache buckets inside the prompt (`prompt_excludes_cache=False`);
     None keeps the guess for raw OpenAI-shaped usage."""
     options = job.state.options
+    if usage.prompt_tokens == UNCOUNTED and job.prompt_estimate == UNCOUNTED:  # no usage: count now
+        approximate_only = options.get_bool("ApproximateTokenEnabled")
+        job.prompt_estimate = prompt_tokens(job.mode, job.body, job.model, approximate_only).count()
+        usage.prompt_tokens = job.prompt_estimate
     price = price_of(
         upstream_model,
         model_ratio_overrides=options.ratios("ModelRatio"),

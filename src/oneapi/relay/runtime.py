@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -10,7 +9,6 @@ import aiohttp
 from oneapi.config import Settings
 from oneapi.db.engine import Database
 from oneapi.relay.directory import ChannelDirectory
-from oneapi.relay.metering import warm_up
 from oneapi.relay.response_owners import ResponseOwners
 from oneapi.relay.upstream import open_session
 from oneapi.services.accounts import AccountCache
@@ -34,8 +32,7 @@ class RelayRuntime:
         writer.start()
         directory = ChannelDirectory(db)
         await directory.reload()
-        # Building the token encoders takes about a second: never on the event loop mid-request.
-        await asyncio.to_thread(warm_up)
+        # No token encoder is built here: they load on first use (relay.metering; ~170 MB).
         return cls(
             ledger=ledger,
             writer=writer,
