@@ -60,7 +60,7 @@ def accumulate(events: list[ir.Event]) -> ir.Response:
 def test_text_and_thinking_stream_is_decoded() -> None:
     events = decode(TEXT_STREAM)
     assert events == [
-        ir.MessageStart("ZKFxaL2xA5Kcz7IP", "gemini-2.5-flash"),
+        ir.MessageStart("ZKFxaL2xA5Kcz7IP", "gemini-2.5-flash", ir.Usage(input_tokens=8)),
         ir.ThinkingDelta("**Planning** I should"),
         ir.UsageUpdate(ir.Usage(input_tokens=8)),
         ir.ThinkingDelta(" greet them."),

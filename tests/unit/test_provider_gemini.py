@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 
@@ -13,9 +16,11 @@ from oneapi.config import Settings
 from oneapi.relay import ir
 from oneapi.relay.channel import Channel
 from oneapi.relay.codecs import CODECS, GEMINI, OPENAI_CHAT
+from oneapi.relay.errors import RelayError
 from oneapi.relay.modes import Mode
 from oneapi.relay.providers.gemini import GeminiProvider, can_think, has_system_instruction, needs_v1beta
 from oneapi.relay.providers.registry import provider_for
+from tests.support.fake_gemini import ImageHost
 
 GOOGLE = "https://generativelanguage.googleapis.com"
 
@@ -207,3 +212,52 @@ def test_files_api_uris_are_left_as_they_are() -> None:
     asyncio.run(provider_for(24).prepare_request(req, None, settings()))  # type: ignore[arg-type]
     part = req.messages[0].content[0]
     assert isinstance(part, ir.ImagePart) and part.url == uri and part.data is None
+
+
+def _inline(urls: list[str], **overrides: Any) -> ir.Request:
+    """A request with these image URLs, after the provider inlined them over real HTTP."""
+    req = ir.Request(
+        model="gemini-2.5-flash",
+        messages=[ir.Message(ir.Role.USER, [ir.ImagePart(url=url) for url in urls])],
+    )
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as http:
+            await provider_for(24).prepare_request(req, http, settings(**overrides))
+
+    asyncio.run(run())
+    return req
+
+
+@pytest.fixture
+def images() -> Iterator[ImageHost]:
+    host = ImageHost().start()
+    yield host
+    host.stop()
+
+
+def test_remote_images_are_inlined_by_their_bytes(images: ImageHost) -> None:
+    webp = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"x" * 20
+    images.files["/a"] = ("application/octet-stream", webp)
+    images.files["/b.heic"] = ("image/heic", b"\x00\x00\x00\x18ftypheic" + b"y" * 8)
+    req = _inline([f"{images.url}/a", f"{images.url}/b.heic"])
+    parts = req.messages[0].content
+    assert parts == [
+        ir.ImagePart(data=base64.b64encode(webp).decode(), media_type="image/webp"),
+        ir.ImagePart(data=base64.b64encode(images.files["/b.heic"][1]).decode(), media_type="image/heic"),
+    ]
+
+
+def test_an_image_over_the_limit_is_refused_before_it_is_read(images: ImageHost) -> None:
+    images.files["/big.png"] = ("image/png", b"\x89PNG\r\n\x1a\n" + b"0" * (1024 * 1024))
+    with pytest.raises(RelayError) as caught:
+        _inline([f"{images.url}/big.png"], max_inline_image_size_mb=1)
+    assert caught.value.status == 400 and caught.value.type == "invalid_request_error"
+    assert "larger than MAX_INLINE_IMAGE_SIZE_MB (1 MB)" in caught.value.message
+    assert _inline([f"{images.url}/big.png"], max_inline_image_size_mb=2).messages[0].content[0].data  # type: ignore[union-attr]
+
+
+def test_an_unreachable_image_is_the_callers_400() -> None:
+    with pytest.raises(RelayError) as caught:
+        _inline(["http://127.0.0.1:9/nothing.png"], user_content_request_timeout=5)
+    assert caught.value.status == 400 and "fetching it failed" in caught.value.message

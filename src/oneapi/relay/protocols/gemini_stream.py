@@ -3,8 +3,9 @@
 Each SSE event of a Gemini stream is a whole `GenerateContentResponse` holding the next parts.
 `ChunkDecoder` turns them into IR events: text and thought deltas, each function call as a start
 and one argument delta (Gemini sends calls whole), a signature as `ThinkingDelta(signature=…)`
-(or on the call's start), the stop reason from `finishReason`, and usage from `usageMetadata`
-whenever it changes (the last one wins). `ChunkEncoder` writes such chunks for IR events: tool
+(or on the call's start), the stop reason from `finishReason`, and usage from `usageMetadata`:
+the first chunk's on `MessageStart` too (Claude callers read the prompt tokens there), and each
+change as an `UsageUpdate` (the last one wins). `ChunkEncoder` writes such chunks for IR events: tool
 calls are held until their arguments are complete, `finish()` gives the last chunk with the
 finish reason and usage, and an error is Gemini's error object, after which nothing is written.
 """
@@ -48,10 +49,14 @@ class ChunkDecoder:
                 )
             ]
         events: list[ir.Event] = []
+        usage = chunk.get("usageMetadata")
+        current = usage_to_ir(usage) if isinstance(usage, dict) else None
         if not self._started:
             self._started = True
             events.append(
-                ir.MessageStart(str(chunk.get("responseId") or ""), str(chunk.get("modelVersion") or ""))
+                ir.MessageStart(
+                    str(chunk.get("responseId") or ""), str(chunk.get("modelVersion") or ""), current
+                )
             )
         candidate = first_candidate(chunk)
         parts = f.sub(candidate, "content").get("parts")
@@ -65,12 +70,9 @@ class ChunkDecoder:
         )
         if reason is not None:
             events.append(ir.Stop(reason))
-        usage = chunk.get("usageMetadata")
-        if isinstance(usage, dict):
-            current = usage_to_ir(usage)
-            if current != self._usage:
-                self._usage = current
-                events.append(ir.UsageUpdate(current))
+        if current is not None and current != self._usage:
+            self._usage = current
+            events.append(ir.UsageUpdate(current))
         return events
 
     def _part(self, part: dict[str, Any], events: list[ir.Event]) -> None:
