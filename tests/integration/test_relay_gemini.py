@@ -928,3 +928,102 @@ def test_embeddings_go_to_the_openai_compatible_surface(gemini: Gemini) -> None:
         "input": ["a", "b"],
         "encoding_format": "base64",
     } or (sent.body["input"] == ["a", "b"])
+
+
+# ---- Responses inbound -----------------------------------------------------------------------
+
+RESPONSES_TOOL: Any = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather of a city",
+    "parameters": WEATHER_SCHEMA,
+}
+
+
+def test_responses_plain(gemini: Gemini) -> None:
+    reply = gemini.chat().responses.create(
+        model=MODEL, instructions="Be brief.", input="Say hi", max_output_tokens=50
+    )
+    assert reply.object == "response" and reply.status == "completed" and reply.model == MODEL
+    assert reply.output_text == REPLY and reply.instructions == "Be brief."
+    assert reply.usage is not None and (reply.usage.input_tokens, reply.usage.output_tokens) == (12, 7)
+    body = gemini.check_call()
+    assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert body["contents"] == [{"role": "user", "parts": [{"text": "Say hi"}]}]
+    assert body["generationConfig"] == {"maxOutputTokens": 50}
+    gemini.relay.wait_flushed(1)
+    assert gemini.relay.scalar("SELECT completion_tokens FROM logs WHERE type = 2") == 7
+
+
+def test_responses_stream_is_openai_s_event_sequence(gemini: Gemini) -> None:
+    with httpx.stream(
+        "POST",
+        f"{gemini.relay.server.url}/v1/responses",
+        json={"model": MODEL, "input": "Say hi", "stream": True},
+        headers={"Authorization": f"Bearer {gemini.relay.key}"},
+        timeout=30,
+    ) as resp:
+        assert resp.status_code == 200
+        text = resp.read().decode()
+    kinds = [line.removeprefix("event: ") for line in text.splitlines() if line.startswith("event: ")]
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert kinds.count("response.output_text.delta") == 3 and "[DONE]" not in text
+    events = list(gemini.chat().responses.create(model=MODEL, input="Say hi", stream=True))
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == REPLY
+    final: Any = events[-1]
+    assert final.type == "response.completed" and final.response.output_text == REPLY
+    assert final.response.usage.output_tokens == 7
+    gemini.check_call(stream=True)
+
+
+def test_responses_tools(gemini: Gemini) -> None:
+    gemini.fake.script.tool_call = True
+    reply = gemini.chat().responses.create(model=MODEL, input="Weather in Paris?", tools=[RESPONSES_TOOL])
+    calls: Any = [item for item in reply.output if item.type == "function_call"]
+    assert len(calls) == 1 and calls[0].name == "get_weather" and calls[0].call_id.startswith("call_")
+    assert json.loads(calls[0].arguments) == {"city": "Paris"}
+    assert gemini.check_call()["tools"] == DECLARED_TOOLS
+
+
+def test_responses_streamed_tools_and_tool_history(gemini: Gemini) -> None:
+    gemini.fake.script.tool_call = True
+    events: Any = list(
+        gemini.chat().responses.create(model=MODEL, input="Weather?", tools=[RESPONSES_TOOL], stream=True)
+    )
+    added = [
+        e.item for e in events if e.type == "response.output_item.added" and e.item.type == "function_call"
+    ]
+    assert len(added) == 1 and added[0].name == "get_weather"
+    arguments = "".join(e.delta for e in events if e.type == "response.function_call_arguments.delta")
+    assert json.loads(arguments) == {"city": "Paris"}
+    assert events[-1].type == "response.completed"
+    gemini.check_call(stream=True)
+    gemini.fake.script.tool_call = False
+    history: Any = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {
+            "type": "function_call",
+            "call_id": added[0].call_id,
+            "name": "get_weather",
+            "arguments": '{"city":"Paris"}',
+        },
+        {"type": "function_call_output", "call_id": added[0].call_id, "output": "Sunny"},
+    ]
+    reply = gemini.chat().responses.create(model=MODEL, input=history, tools=[RESPONSES_TOOL])
+    assert reply.output_text == REPLY
+    assert gemini.check_call()["contents"] == [
+        {"role": "user", "parts": [{"text": "Weather in Paris?"}]},
+        {"role": "model", "parts": [_call(added[0].call_id, "Paris")]},
+        {"role": "user", "parts": [_result(added[0].call_id, "Sunny")]},
+    ]
