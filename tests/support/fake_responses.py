@@ -8,6 +8,10 @@ reasoning item (summary + encrypted content) when the request asks for reasoning
 does, a `function_call` when scripted, else a message with `output_text` (JSON when `text.format`
 asks for a schema). Usage carries cached and reasoning tokens. Requests are recorded in
 `received`; failures, a mid-stream `error` event or a cut connection are scripted per test.
+With `script.strict` the fake is as particular as OpenAI: a reasoning summary only when
+`reasoning.summary` asks, encrypted reasoning only when `include` asks (and only for reasoning
+models), and requests refused when `max_output_tokens` is under 16, a `function_call_output` has
+no call or, with `store: false`, a reasoning item carries no `encrypted_content`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class ResponsesScript:
     stream_pieces: int = 3
     error_event: bool = False  # `error` + `response.failed` after the first text delta
     cut: bool = False  # the connection drops after the first text delta
+    strict: bool = False  # answer and validate as OpenAI does (see the module docstring)
 
 
 class FakeResponses(ThreadedServer):
@@ -66,6 +71,9 @@ class FakeResponses(ThreadedServer):
         if self.script.failures:
             status, error = self.script.failures.pop(0)
             return web.json_response(error, status=status)
+        refusal = _refusal(body) if self.script.strict else None
+        if refusal is not None:
+            return _error(400, "invalid_request_error", refusal)
         response = self._response(body)
         if body.get("store") is not False:
             self.stored[response["id"]] = response
@@ -106,14 +114,16 @@ class FakeResponses(ThreadedServer):
         output: list[dict[str, Any]] = []
         reasoning = body.get("reasoning")
         if s.reasoning or (isinstance(reasoning, dict) and reasoning.get("effort")):
-            output.append(
-                {
-                    "id": "rs_fake1",
-                    "type": "reasoning",
-                    "summary": [{"type": "summary_text", "text": SUMMARY}],
-                    "encrypted_content": ENCRYPTED,
-                }
-            )
+            summarised = not s.strict or (isinstance(reasoning, dict) and bool(reasoning.get("summary")))
+            encrypted = not s.strict or "reasoning.encrypted_content" in (body.get("include") or [])
+            item: dict[str, Any] = {
+                "id": "rs_fake1",
+                "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": SUMMARY}] if summarised else [],
+            }
+            if encrypted:
+                item["encrypted_content"] = ENCRYPTED
+            output.append(item)
         if s.tool_call:
             output.append(
                 {
@@ -234,6 +244,8 @@ class FakeResponses(ThreadedServer):
         return False
 
     async def _reasoning(self, send: Any, index: int, item: dict[str, Any]) -> None:
+        if not item["summary"]:
+            return
         where = {"item_id": item["id"], "output_index": index, "summary_index": 0}
         await send(
             "response.reasoning_summary_part.added", **where, part={"type": "summary_text", "text": ""}
@@ -243,6 +255,29 @@ class FakeResponses(ThreadedServer):
         await send(
             "response.reasoning_summary_part.done", **where, part={"type": "summary_text", "text": SUMMARY}
         )
+
+
+def _refusal(body: dict[str, Any]) -> str | None:
+    """What OpenAI would refuse in a request body, or None."""
+    model = str(body.get("model") or "")
+    include = body.get("include") or []
+    cap = body.get("max_output_tokens")
+    if isinstance(cap, int) and cap < 16:
+        return f"Invalid 'max_output_tokens': expected a value >= 16, but got {cap}."
+    if "reasoning.encrypted_content" in include and not model.startswith(("o1", "o3", "o4", "gpt-5")):
+        return "Encrypted content is not supported with this model."
+    items: list[dict[str, Any]] = body["input"] if isinstance(body.get("input"), list) else []
+    calls = {item.get("call_id") for item in items if item.get("type") == "function_call"}
+    for item in items:
+        if item.get("type") == "function_call_output" and item.get("call_id") not in calls:
+            return f"No tool call found for function call output with call_id {item.get('call_id')}."
+        if (
+            item.get("type") == "reasoning"
+            and body.get("store") is False
+            and not item.get("encrypted_content")
+        ):
+            return "Reasoning items need their encrypted_content when store is false."
+    return None
 
 
 def _error(status: int, code: str | None, message: str) -> web.Response:

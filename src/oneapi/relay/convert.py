@@ -136,6 +136,11 @@ async def _converted_body(
     if upstream.name == OPENAI_CHAT and job.stream:
         body["stream_options"] = {"include_usage": True}
     provider.adjust_body(body, upstream_model, mode, job.state.settings)
+    if upstream.name == OPENAI_RESPONSES and job.inbound != OPENAI_RESPONSES:
+        # store: false, reasoning summary and encrypted content (docs/decisions.md, 2026-11)
+        from oneapi.relay.protocols.openai_responses_upgrade import upgrade
+
+        upgrade(body, job.inbound, job.body)
     return body
 
 

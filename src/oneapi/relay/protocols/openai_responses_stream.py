@@ -5,7 +5,8 @@ refusal deltas are text; reasoning summary (a blank line between summary parts) 
 text deltas are thinking, closed by the item's `encrypted_content` when it is done; a
 `function_call` item starts a tool call whose argument deltas follow (the whole arguments from
 the `done` events when no delta came); `response.completed` / `response.incomplete` give the stop
-reason and usage; `response.failed` and `error` an error.
+reason and usage; `response.failed` and `error` an error. OpenAI follows an `error` event with
+`response.failed` for the same failure: only the first gives an event, and nothing after it does.
 
 `EventEncoder` writes the event sequence OpenAI sends: `response.created`,
 `response.in_progress`, then per output item `output_item.added`, its part / summary-part
@@ -42,16 +43,19 @@ _ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt
 class EventDecoder:
     """Responses stream payloads in, IR events out."""
 
-    __slots__ = ("_arguments", "_calls", "_started", "_summaries")
+    __slots__ = ("_arguments", "_calls", "_failed", "_started", "_summaries")
 
     def __init__(self) -> None:
         self._started = False
+        self._failed = False  # an error was reported: the stream is over
         self._calls: dict[str, int] = {}  # function_call item id → IR tool-call index
         self._arguments: dict[int, bool] = {}  # IR tool-call index → an argument delta was seen
         self._summaries: set[str] = set()  # reasoning items with a summary part already
 
     def feed(self, data: dict[str, Any]) -> list[ir.Event]:
         kind = data.get("type")
+        if self._failed:
+            return []
         events: list[ir.Event] = []
         response = f.sub(data, "response")
         if not self._started and kind != "error":
@@ -87,10 +91,12 @@ class EventDecoder:
             code = error.get("code")
             message = str(error.get("message") or "the response failed")
             events.append(ir.StreamError(message, code=None if code is None else str(code)))
+            self._failed = True
         elif kind == "error":
             code = data.get("code")
             message = str(data.get("message") or "upstream error")
             events.append(ir.StreamError(message, code=None if code is None else str(code)))
+            self._failed = True
         return events
 
     def _item_added(self, item: dict[str, Any], events: list[ir.Event]) -> None:
