@@ -35,7 +35,7 @@ CLEAN_WEATHER_PARAMETERS = {
     "type": "object",
     "properties": {
         "location": {"type": "string", "description": "City and country"},
-        "unit": {"type": "string", "enum": ["celsius", "fahrenheit", None], "nullable": True},
+        "unit": {"type": "string", "nullable": True, "enum": ["celsius", "fahrenheit"]},
     },
     "required": ["location"],
 }
@@ -493,3 +493,21 @@ def test_a_signed_thought_followed_by_text_gives_the_signature_back_on_the_text(
         gemini.response_from_ir(gemini.response_to_ir(answer))["candidates"][0]["content"]["parts"]
         == (out["contents"][1]["parts"])
     )
+
+
+def test_enums_hold_strings_only() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "size": {"type": "integer", "enum": [1, 2, 3]},
+            "flag": {"const": True},
+            "mode": {"enum": ["a", None]},
+            "odd": {"type": "string", "enum": "a"},
+        },
+    }
+    assert clean_schema(schema)["properties"] == {
+        "size": {"type": "integer"},
+        "flag": {},
+        "mode": {"enum": ["a"], "nullable": True},
+        "odd": {"type": "string"},
+    }

@@ -5,8 +5,9 @@ Gemini refuses a whole request over one unknown schema key (`additionalPropertie
 `date-time`), or an object with an empty `properties` map. `clean_schema` keeps the keys Gemini
 knows and rewrites the common JSON-schema idioms it does not: local `$ref`s are inlined (a
 recursive one becomes a plain object), `const` becomes a one-value `enum`, `oneOf` becomes
-`anyOf`, a single `allOf` is merged, a type list with "null" becomes `nullable`, and `required`
-keeps only names that are properties.
+`anyOf`, a single `allOf` is merged, a type list with "null" (or a null in `enum`) becomes
+`nullable`, an `enum` of anything but strings is dropped, and `required` keeps only names that
+are properties.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def _clean(
         elif key in _KEYS:
             out[key] = value
     _type(out)
+    _enum(out)
     kind = out.get("type")
     if "format" in out and out["format"] not in (_FORMATS.get(kind, ()) if isinstance(kind, str) else ()):
         del out["format"]
@@ -103,6 +105,22 @@ def _type(out: dict[str, Any]) -> None:
         out["anyOf"] = [{"type": t} for t in types]
     else:
         del out["type"]
+
+
+def _enum(out: dict[str, Any]) -> None:
+    """Gemini's `enum` lists strings: a null value becomes `nullable`; an enum of other values
+    (numbers, booleans) cannot be said and is dropped, the type still holding."""
+    values = out.get("enum")
+    if not isinstance(values, list):
+        out.pop("enum", None)
+        return
+    kept = [value for value in values if value is not None]
+    if len(kept) < len(values):
+        out["nullable"] = True
+    if kept and all(isinstance(value, str) for value in kept):
+        out["enum"] = kept
+    else:
+        del out["enum"]
 
 
 def _null_variant(out: dict[str, Any]) -> None:
