@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oneapi.cache.ratelimit import RateLimits, Rule, key_hash
-from oneapi.relay.keys import presented_key
+from oneapi.relay.keys import parse_key
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def _relay_key(scope: Scope, prefix: str) -> str:
         raw = fallback
     if not raw:
         return ""
-    return presented_key({"authorization": raw.decode("latin-1")}, prefix).key
+    return parse_key(raw.decode("latin-1"), prefix).key
 
 
 def _request_id(scope: Scope) -> str:
@@ -87,9 +87,12 @@ class RateLimitMiddleware:
         self.web_on = limits.web.limit > 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or await self.admit(scope, send):
             await self.app(scope, receive, send)
-            return
+
+    async def admit(self, scope: Scope, send: Send) -> bool:
+        """Count an HTTP request against its limits: True to go on, False once it was refused
+        (the 429, or 500 when Redis is down, already sent through `send`)."""
         path: str = scope["path"]
         limits = self.limits
         checks: tuple[tuple[Rule, str], ...] = ()
@@ -114,7 +117,7 @@ class RateLimitMiddleware:
                 log.error("rate limiter unavailable: %s", exc)
                 rid = _request_id(scope)
                 await _answer(send, 500, f"rate limiter unavailable (request id: {rid})", [])
-                return
+                return False
             if wait > 0:
                 seconds = str(max(1, math.ceil(wait))).encode()
                 headers = [
@@ -125,5 +128,5 @@ class RateLimitMiddleware:
                 ]
                 rid = _request_id(scope)
                 await _answer(send, 429, f"rate limit exceeded (request id: {rid})", headers)
-                return
-        await self.app(scope, receive, send)
+                return False
+        return True

@@ -70,6 +70,12 @@ def test_concurrent_requests_bill_exactly(
     assert alice.scalar("SELECT remain_quota FROM tokens WHERE name = 'k2'") == 1_000_000 - 50 * 3
     assert alice.scalar("SELECT COUNT(DISTINCT request_id) FROM logs WHERE type = 2") == 150
     assert alice.scalar("SELECT used_quota FROM channels") == logged
+    # one cost row per request, written in batches, each with its request's quota
+    costed = alice.scalar(
+        "SELECT COUNT(*) FROM user_request_costs c JOIN logs l ON l.request_id = c.request_id "
+        "WHERE l.type = 2 AND c.quota = l.quota AND c.user_id = l.user_id"
+    )
+    assert costed == alice.scalar("SELECT COUNT(*) FROM user_request_costs") == 150
 
 
 def test_low_quota_key_of_a_rich_user_cannot_go_far_below_zero(

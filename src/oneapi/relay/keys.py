@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,13 @@ class PresentedKey:
 
 def presented_key(headers: Mapping[str, str], prefix: str) -> PresentedKey:
     raw = headers.get("authorization") or headers.get("x-api-key") or headers.get("api-key") or ""
+    return parse_key(raw, prefix)
+
+
+@lru_cache(maxsize=4096)
+def parse_key(raw: str, prefix: str) -> PresentedKey:
+    """The key in a header value (cached: a client sends the same value with every request, and
+    the rate limiter and the relay both read it)."""
     raw = raw.strip()
     if raw[:7].lower() == "bearer ":
         raw = raw[7:].strip()

@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import cache
+from typing import Any
 
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from oneapi.config import Settings
 from oneapi.db.engine import Database
 from oneapi.db.tables import channels, logs, tokens, user_request_costs, users
-from oneapi.db.upsert import upsert
 from oneapi.services.ledger import Batch, QuotaLedger
 from oneapi.services.log_rollup import ROLLED_UP, add_written
 
@@ -47,6 +51,22 @@ _CHANNEL_UPDATE = (
     .where(channels.c.id == bindparam("b_id"))
     .values(used_quota=channels.c.used_quota + bindparam("b_used"))
 )
+
+
+_COST_UPDATED = ("quota", "updated_at")
+
+
+@cache
+def _cost_upsert(dialect: str) -> Any:
+    """One statement for all of a flush's cost rows (executemany): insert, or update the quota of
+    the row with the same request id. One statement per row was ~3% of a relay request's CPU."""
+    if dialect == "mysql":
+        my = mysql_insert(user_request_costs)
+        return my.on_duplicate_key_update({c: my.inserted[c] for c in _COST_UPDATED})
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(user_request_costs)
+    return stmt.on_conflict_do_update(
+        index_elements=["request_id"], set_={c: stmt.excluded[c] for c in _COST_UPDATED}
+    )
 
 
 class BillingWriter:
@@ -142,8 +162,8 @@ class BillingWriter:
                 await conn.execute(
                     _CHANNEL_UPDATE, [{"b_id": cid, "b_used": q} for cid, q in sorted(batch.channels.items())]
                 )
-            for row in batch.costs.values():
-                await upsert(conn, user_request_costs, row, ["request_id"], ["quota", "updated_at"])
+            if batch.costs:
+                await conn.execute(_cost_upsert(conn.dialect.name), list(batch.costs.values()))
 
     async def _write_logs(self, batch: Batch) -> None:
         if not batch.logs:

@@ -77,8 +77,10 @@ def price_of(
     builtin = builtin_price(model)
     ratio = _number(model_ratio_overrides.get(model), builtin.model_ratio)
     completion = _number(completion_ratio_overrides.get(model), builtin.completion_ratio)
-    config = (channel_model_configs or {}).get(model)
+    config = channel_model_configs.get(model) if channel_model_configs else None
     if not isinstance(config, Mapping):
+        if ratio == builtin.model_ratio and completion == builtin.completion_ratio:
+            return builtin  # the common case, once per request and again at settlement: no copy
         return replace(builtin, model_ratio=ratio, completion_ratio=completion)
     return Price(
         model_ratio=_number(config.get("ratio"), 0.0) or ratio,
@@ -119,6 +121,8 @@ def _table_entry(name: str) -> dict[str, float] | None:
 
 
 def _number(value: Any, default: float) -> float:
+    if value is None:  # no override: the usual case on the relay path
+        return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return default
     return float(value)
