@@ -1027,3 +1027,19 @@ def test_responses_streamed_tools_and_tool_history(gemini: Gemini) -> None:
         {"role": "model", "parts": [_call(added[0].call_id, "Paris")]},
         {"role": "user", "parts": [_result(added[0].call_id, "Sunny")]},
     ]
+
+
+def test_cut_stream_ends_responses_stream_with_an_error_event(gemini: Gemini) -> None:
+    gemini.fake.script.cut = True
+    with httpx.stream(
+        "POST",
+        f"{gemini.relay.server.url}/v1/responses",
+        json={"model": MODEL, "input": "x", "stream": True},
+        headers={"Authorization": f"Bearer {gemini.relay.key}"},
+        timeout=30,
+    ) as resp:
+        text = resp.read().decode()
+    kinds = [line.removeprefix("event: ") for line in text.splitlines() if line.startswith("event: ")]
+    assert kinds[0] == "response.created" and "response.output_text.delta" in kinds
+    assert "error" in kinds and "response.completed" not in kinds and "[DONE]" not in text
+    gemini.relay.wait_flushed(1)
