@@ -704,6 +704,50 @@ def test_reasoning_is_not_asked_for_when_the_caller_does_not(relay: RelaySetup, 
     assert "reasoning" not in case.body and "include" not in case.body
 
 
+def test_long_user_and_call_ids_are_shortened_the_same_way(relay: RelaySetup, fake: FakeResponses) -> None:
+    """Claude Code's `metadata.user_id` runs to ~150 characters; OpenAI takes 64."""
+    case = connect(relay, fake)
+    user_id = "user_" + "a" * 64 + "_account_" + "b" * 36 + "_session_" + "c" * 36
+    long_id = "toolu_" + "x" * 80
+    messages: Any = [
+        {"role": "user", "content": "Weather?"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": long_id, "name": "get_weather", "input": {}}],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": long_id, "content": "Sunny"}]},
+    ]
+    reply = case.claude().messages.create(
+        model=MODEL, max_tokens=100, messages=messages, tools=[claude_tool()], metadata={"user_id": user_id}
+    )
+    assert reply.content[0].text == REPLY  # type: ignore[union-attr]
+    body = case.body
+    assert len(body["user"]) == 64 and body["user"] != user_id[:64]
+    call, output = body["input"][1], body["input"][2]
+    assert len(call["call_id"]) == 64 and call["call_id"] == output["call_id"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_output_cut_by_the_cap_is_length_and_max_tokens(
+    relay: RelaySetup, fake: FakeResponses, stream: bool
+) -> None:
+    case = connect(relay, fake)
+    fake.script.incomplete = True
+    messages: Any = [{"role": "user", "content": "Say a lot"}]
+    if stream:
+        chunks = case.chat_sse({"model": MODEL, "messages": messages})
+        finishes = [c["choices"][0]["finish_reason"] for c in chunks[:-1] if c["choices"]]
+        assert [f for f in finishes if f] == ["length"]
+        frames = case.claude_sse({"model": MODEL, "messages": messages})
+        assert frames[-2][1]["delta"]["stop_reason"] == "max_tokens"
+    else:
+        reply = case.chat().chat.completions.create(model=MODEL, messages=messages)
+        assert reply.choices[0].finish_reason == "length" and reply.choices[0].message.content == REPLY
+        message = case.claude().messages.create(model=MODEL, max_tokens=100, messages=messages)
+        assert message.stop_reason == "max_tokens"
+    relay.wait_flushed(2)
+
+
 # ---- errors ----------------------------------------------------------------------------------
 
 

@@ -11,7 +11,8 @@ asks for a schema). Usage carries cached and reasoning tokens. Requests are reco
 With `script.strict` the fake is as particular as OpenAI: a reasoning summary only when
 `reasoning.summary` asks, encrypted reasoning only when `include` asks (and only for reasoning
 models), and requests refused when `max_output_tokens` is under 16, a `function_call_output` has
-no call or, with `store: false`, a reasoning item carries no `encrypted_content`.
+no call, a `user` or `call_id` is longer than 64 characters or, with `store: false`, a
+reasoning item carries no `encrypted_content`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class ResponsesScript:
     error_event: bool = False  # `error` + `response.failed` after the first text delta
     cut: bool = False  # the connection drops after the first text delta
     strict: bool = False  # answer and validate as OpenAI does (see the module docstring)
+    incomplete: bool = False  # stopped by max_output_tokens (`response.incomplete` when streamed)
 
 
 class FakeResponses(ThreadedServer):
@@ -151,9 +153,9 @@ class FakeResponses(ThreadedServer):
             "id": f"resp_fake{next(self._ids)}",
             "object": "response",
             "created_at": int(time.time()),
-            "status": "completed",
+            "status": "incomplete" if s.incomplete else "completed",
             "error": None,
-            "incomplete_details": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if s.incomplete else None,
             "instructions": body.get("instructions"),
             "model": body.get("model"),
             "output": output,
@@ -222,7 +224,7 @@ class FakeResponses(ThreadedServer):
             else:
                 await self._reasoning(send, index, item)
             await send("response.output_item.done", output_index=index, item=item)
-        await send("response.completed", response=final)
+        await send(f"response.{final['status']}", response=final)
         await stream.write_eof()
         return stream
 
@@ -264,11 +266,15 @@ def _refusal(body: dict[str, Any]) -> str | None:
     cap = body.get("max_output_tokens")
     if isinstance(cap, int) and cap < 16:
         return f"Invalid 'max_output_tokens': expected a value >= 16, but got {cap}."
+    if len(str(body.get("user") or "")) > 64:
+        return "Invalid 'user': string too long. Expected a string with maximum length 64."
     if "reasoning.encrypted_content" in include and not model.startswith(("o1", "o3", "o4", "gpt-5")):
         return "Encrypted content is not supported with this model."
     items: list[dict[str, Any]] = body["input"] if isinstance(body.get("input"), list) else []
     calls = {item.get("call_id") for item in items if item.get("type") == "function_call"}
     for item in items:
+        if len(str(item.get("call_id") or "")) > 64:
+            return "Invalid 'call_id': string too long. Expected a string with maximum length 64."
         if item.get("type") == "function_call_output" and item.get("call_id") not in calls:
             return f"No tool call found for function call output with call_id {item.get('call_id')}."
         if (

@@ -9,10 +9,13 @@ conversions here.
 - Usage: `prompt_tokens_details.cached_tokens` (or DeepSeek's `prompt_cache_hit_tokens`) are
   cache reads; cache writes are read from and written to `prompt_tokens_details.cache_write_tokens`
   (as 5-minute writes: Chat does not split them by lifetime).
+- OpenAI refuses a `user` (and a Responses `call_id`) longer than 64 characters; `bounded` turns a
+  longer one (Claude Code's `metadata.user_id` is about 150) into a stable digest of that length.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Literal
 
@@ -40,6 +43,17 @@ FINISH_FROM_IR = {
     ir.StopReason.CONTENT_FILTER: "content_filter",
     ir.StopReason.OTHER: "stop",
 }
+
+
+OPENAI_ID_LIMIT = 64
+
+
+def bounded(value: str, limit: int = OPENAI_ID_LIMIT) -> str:
+    """`value` when it fits in `limit` characters, else the first `limit` hex digits of its SHA-256:
+    the same long value always gives the same short one (a call and its result keep matching)."""
+    if len(value) <= limit:
+        return value
+    return hashlib.sha256(value.encode()).hexdigest()[:limit]
 
 
 def finish_to_ir(value: Any) -> ir.StopReason | None:

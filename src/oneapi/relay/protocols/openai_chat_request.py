@@ -13,7 +13,8 @@ Writing:
   message cannot carry) follow in a user message. Earlier assistant reasoning is written to
   `reasoning_field` (None leaves it out).
 - The token cap is written as `max_tokens` (the OpenAI-family normaliser renames it where
-  needed); a thinking budget without an effort becomes the nearest `reasoning_effort`.
+  needed); a thinking budget without an effort becomes the nearest `reasoning_effort`. A `user`
+  longer than OpenAI accepts is written as its digest (`openai_chat.bounded`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from oneapi.relay.protocols.openai_chat import (
     FORMAT,
     assistant_out,
     assistant_parts,
+    bounded,
     content_to_parts,
     parts_to_content,
 )
@@ -224,7 +226,7 @@ def request_from_ir(req: ir.Request, *, reasoning_field: str | None = "reasoning
     if effort is not None:
         body["reasoning_effort"] = effort
     if req.user is not None:
-        body["user"] = req.user
+        body["user"] = bounded(req.user)
     if req.metadata:
         body["metadata"] = dict(req.metadata)
     f.merge_extra(body, req.extra.get(FORMAT, {}))

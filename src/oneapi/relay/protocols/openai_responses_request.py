@@ -20,6 +20,8 @@ Writing:
 - Reasoning goes back only with its `encrypted_content` (the stateless form; the item's id is
   not sent, as an id makes OpenAI look for a stored item), and function calls without their `fc_`
   ids for the same reason.
+- `user` and call ids longer than OpenAI's 64 characters are written as their digests (a call and
+  its output get the same one).
 - A tool's `strict` is written as false when unknown: Responses would otherwise make it strict,
   which most Chat-style schemas fail. Sampling the format lacks (top_k, stop, seed, penalties) is
   dropped; an effort comes from a thinking budget when only that is known.
@@ -27,11 +29,13 @@ Writing:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from oneapi.relay import ir
 from oneapi.relay.ir import ConversionError
 from oneapi.relay.protocols import fields as f
+from oneapi.relay.protocols.openai_chat import bounded
 from oneapi.relay.protocols.openai_responses import (
     FORMAT,
     call_item,
@@ -251,7 +255,7 @@ def request_from_ir(req: ir.Request) -> dict[str, Any]:
     if reasoning:
         body["reasoning"] = reasoning
     if req.user is not None:
-        body["user"] = req.user
+        body["user"] = bounded(req.user)
     if req.metadata:
         body["metadata"] = dict(req.metadata)
     f.merge_extra(body, extra)
@@ -270,7 +274,8 @@ def _message_items(message: ir.Message) -> list[dict[str, Any]]:
     rest: list[ir.Part] = []
     for part in message.content:
         if isinstance(part, ir.ToolResultPart):
-            items.append({"type": "function_call_output", "call_id": part.call_id, "output": _output(part)})
+            call_id = bounded(part.call_id)
+            items.append({"type": "function_call_output", "call_id": call_id, "output": _output(part)})
         else:
             rest.append(part)
     content = parts_to_content(rest, assistant=False)
@@ -298,7 +303,7 @@ def _assistant_items(parts: list[ir.Part]) -> list[dict[str, Any]]:
                 content = parts_to_content([part], assistant=True)
                 items.append({"type": "message", "role": "assistant", "content": content})
         elif isinstance(part, ir.ToolCallPart):
-            items.append(call_item(part, id=None, status=None))
+            items.append(call_item(replace(part, id=bounded(part.id)), id=None, status=None))
     return items
 
 
