@@ -753,6 +753,8 @@ def test_cut_claude_stream_ends_with_an_error_event(relay: RelaySetup, fakes: Fa
         text = resp.read().decode()
     assert text.startswith("event: message_start")
     assert "event: error" in text and "message_stop" not in text
+    error = json.loads(text.split("event: error\ndata: ", 1)[1].split("\n", 1)[0])
+    assert error["error"]["type"] == "api_error"  # one of Anthropic's own error types
     relay.wait_flushed(1)
 
 

@@ -895,7 +895,7 @@ def test_gemini_answer_id_and_finish_reasons(gemini: Gemini) -> None:
     claude = gemini.claude().messages.create(
         model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "x"}]
     )
-    assert claude.id == RESPONSE_ID and claude.stop_reason == "refusal"
+    assert claude.id == f"msg_{RESPONSE_ID}" and claude.stop_reason == "refusal"
 
 
 # ---- the channel test, the OpenAI-compatible surface -----------------------------------------

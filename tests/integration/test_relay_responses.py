@@ -517,3 +517,13 @@ def test_unknown_response_id_is_looked_for_on_responses_channels(relay: RelaySet
 def test_stored_routes_need_a_valid_key(relay: RelaySetup, fakes: Fakes) -> None:
     resp = httpx.get(f"{relay.server.url}/v1/responses/resp_1", headers={"Authorization": "Bearer sk-wrong"})
     assert resp.status_code == 401 and "error" in resp.json()
+
+
+def test_channel_test_on_a_responses_only_channel_speaks_responses(relay: RelaySetup, fakes: Fakes) -> None:
+    channel_id = connect(relay, fakes, "responses").relay.scalar("SELECT MAX(id) FROM channels")
+    result = relay.root.get(f"/api/channel/test/{channel_id}")
+    assert result["success"] is True, result
+    assert result["message"] == REPLIES["responses"]
+    sent = fakes.responses.received[-1]
+    assert sent.path == "/v1/responses" and sent.headers["Authorization"] == "Bearer upstream-key"
+    assert sent.body["input"][0]["role"] == "user" and sent.body["model"] == MODELS["responses"]

@@ -17,11 +17,12 @@ import orjson
 from starlette.responses import StreamingResponse
 
 from oneapi.relay import ir
-from oneapi.relay.codecs import Caller, Codec, StreamEncoder
+from oneapi.relay.codecs import ANTHROPIC_MESSAGES, Caller, Codec, StreamEncoder
 from oneapi.relay.errors import RelayError
 from oneapi.relay.ir_stream import ResponseAccumulator
 from oneapi.relay.pipeline import Job
 from oneapi.relay.sse import SSEDecoder, SSEEvent, data_frame, event_frame
+from oneapi.relay.wire.claude import anthropic_error_type
 
 Settle = Callable[[ir.Response], None]  # the answer as folded from the stream
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -63,7 +64,8 @@ class _Relay:
     def error(self, err: RelayError) -> bytes:
         message = f"{err.message} (request id: {self.job.request_id})"
         encoder = self.encoder or self.inbound.encoder(self.caller)
-        return encoder.encode(ir.StreamError(message, type=err.type, code=err.code))
+        kind = anthropic_error_type(err) if self.inbound.name == ANTHROPIC_MESSAGES else err.type
+        return encoder.encode(ir.StreamError(message, type=kind, code=err.code))
 
 
 def relay_stream(

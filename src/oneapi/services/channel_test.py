@@ -139,14 +139,14 @@ async def _ask(state: AppState, channel: Channel, model: str) -> str:
         "max_tokens": settings.test_max_tokens,
         "messages": [{"role": "user", "content": settings.test_prompt}],
     }
-    protocol = provider.native_protocol
-    if protocol == OPENAI_CHAT:
-        provider.adjust_body(body, upstream_model, Mode.CHAT, settings)
-    else:  # e.g. an Anthropic channel: the same test, in the channel's own protocol
+    protocol = provider.protocols(channel, upstream_model)[0]
+    mode = Mode.RESPONSES if protocol == "openai_responses" else Mode.CHAT
+    if protocol != OPENAI_CHAT:  # e.g. an Anthropic channel: the same test, in the channel's own protocol
         body = codec(protocol).write_request(codec(OPENAI_CHAT).read_request(body))
+    provider.adjust_body(body, upstream_model, mode, settings)
     try:
         path = provider.path_for(channel, protocol, upstream_model, False, settings)
-        call = provider.prepare(channel, path, upstream_model, Mode.CHAT)
+        call = provider.prepare(channel, path, upstream_model, mode)
     except ChannelConfigError as exc:
         raise RelayError(500, f"channel is misconfigured: {exc}", "channel_config_error") from None
     # The shared session does not decompress (the relay forwards bytes as they come): ask for none.

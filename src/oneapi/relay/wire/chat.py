@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -31,6 +32,8 @@ class ChatEncoder:
         )
 
     def encode(self, event: ir.Event) -> bytes:
+        if isinstance(event, ir.MessageStart) and not event.id.startswith("chatcmpl"):
+            event = replace(event, id=f"chatcmpl-{event.id}")  # as non-stream answers are named
         return b"".join(data_frame(orjson.dumps(chunk)) for chunk in self._inner.encode(event))
 
     def finish(self) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -38,6 +39,8 @@ class ClaudeEncoder:
         self._inner = anthropic_stream.EventEncoder(model=caller.model)
 
     def encode(self, event: ir.Event) -> bytes:
+        if isinstance(event, ir.MessageStart) and not event.id.startswith("msg_"):
+            event = replace(event, id=message_id(event.id))
         return frames(self._inner.encode(event))
 
     def finish(self) -> bytes:
@@ -48,7 +51,14 @@ def frames(items: list[anthropic_stream.Frame]) -> bytes:
     return b"".join(event_frame(name, orjson.dumps(data)) for name, data in items)
 
 
+def message_id(upstream_id: str) -> str:
+    """Claude's `msg_…` form of another protocol's answer id."""
+    return f"msg_{upstream_id}" if upstream_id else ""
+
+
 def write_response(resp: ir.Response, caller: Caller) -> dict[str, Any]:
+    if not resp.id.startswith("msg_"):
+        resp.id = message_id(resp.id)
     return anthropic_messages.response_from_ir(resp)
 
 
