@@ -35,6 +35,7 @@ from oneapi.relay.errors import RelayError
 from oneapi.relay.metering import count_text
 from oneapi.relay.modes import Mode
 from oneapi.relay.pipeline import Job, call_native, settle_tokens
+from oneapi.relay.protocols.openai_responses_upgrade import upgrade
 from oneapi.relay.providers.base import Provider
 from oneapi.relay.providers.registry import provider_for
 from oneapi.relay.stream_convert import Settle, relay_stream
@@ -138,8 +139,6 @@ async def _converted_body(
     provider.adjust_body(body, upstream_model, mode, job.state.settings)
     if upstream.name == OPENAI_RESPONSES and job.inbound != OPENAI_RESPONSES:
         # store: false, reasoning summary and encrypted content (docs/decisions.md, 2026-11)
-        from oneapi.relay.protocols.openai_responses_upgrade import upgrade
-
         upgrade(body, job.inbound, job.body)
     return body
 
