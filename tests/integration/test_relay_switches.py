@@ -163,3 +163,30 @@ def test_thinking_switch_sets_reasoning_on_the_responses_fast_lane(
     assert sent["reasoning"]["effort"] == "high" and sent["odd_field"] == 1
     kinds = [item["type"] for item in resp.json()["output"]]
     assert kinds == ["reasoning", "message"]
+
+
+@pytest.mark.parametrize(("channel_type", "field"), [(36, "reasoning_content"), (20, "reasoning")])
+@pytest.mark.parametrize("stream", [False, True])
+def test_deepseek_and_openrouter_reasoning_reach_claude_and_responses_callers(
+    relay: RelaySetup, chat_fake: FakeOpenAI, channel_type: int, field: str, stream: bool
+) -> None:
+    relay.add_channel(chat_fake, type=channel_type, models="deepseek-r1")
+    chat_fake.script.reasoning, chat_fake.script.reasoning_field = "Because.", field
+    client = anthropic.Anthropic(base_url=relay.server.url, api_key=relay.key, max_retries=0)
+    claude_args: dict[str, Any] = {
+        "model": "deepseek-r1",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    if stream:
+        with client.messages.stream(**claude_args) as events:
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(**claude_args)
+    assert message.content[0].type == "thinking" and message.content[0].thinking == "Because."
+    assert message.content[1].type == "text" and message.content[1].text == chat_fake.script.reply
+    responses = relay.client().responses.create(model="deepseek-r1", input="x", stream=stream)
+    answer = list(responses)[-1].response if stream else responses  # type: ignore[union-attr, arg-type]
+    reasoning = [item for item in answer.output if item.type == "reasoning"]
+    assert reasoning and reasoning[0].summary[0].text == "Because."
+    assert answer.output_text == chat_fake.script.reply

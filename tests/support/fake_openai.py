@@ -31,7 +31,8 @@ class Script:
     chunk_pause: float = 0.0
     big_chunk: int = 0  # bytes of one extra-large content delta in streams
     tool_call: bool = False  # answer with a get_weather tool call (plain and streamed)
-    reasoning: str = ""  # DeepSeek-style `reasoning_content` before the answer
+    reasoning: str = ""  # reasoning text before the answer, in `reasoning_field`
+    reasoning_field: str = "reasoning_content"  # DeepSeek's; OpenRouter's is "reasoning"
     # Balance endpoints (OpenAI dashboard and vendor APIs): answers derive from these amounts.
     hard_limit_usd: float = 100.0
     has_payment_method: bool = True
@@ -155,7 +156,7 @@ class FakeOpenAI(ThreadedServer):
                 }
                 finish = "tool_calls"
             if s.reasoning:
-                message["reasoning_content"] = s.reasoning
+                message[s.reasoning_field] = s.reasoning
             out = {
                 "id": "chatcmpl-1",
                 "object": "chat.completion",
@@ -198,7 +199,7 @@ class FakeOpenAI(ThreadedServer):
             _frame({**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]})
         )
         if s.reasoning:
-            delta = {"reasoning_content": s.reasoning}
+            delta = {s.reasoning_field: s.reasoning}
             await response.write(
                 _frame({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
             )
