@@ -527,3 +527,37 @@ def test_channel_test_on_a_responses_only_channel_speaks_responses(relay: RelayS
     sent = fakes.responses.received[-1]
     assert sent.path == "/v1/responses" and sent.headers["Authorization"] == "Bearer upstream-key"
     assert sent.body["input"][0]["role"] == "user" and sent.body["model"] == MODELS["responses"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "target"),
+    [
+        ("/v1/chat/completions", {"model": "m", "input": "x"}, "/v1/responses"),
+        (
+            "/v1/responses",
+            {"model": "m", "messages": [{"role": "system", "content": "s"}]},
+            "/v1/chat/completions",
+        ),
+        (
+            "/v1/chat/completions",
+            {"model": "m", "max_tokens": 5, "system": "s", "messages": []},
+            "/v1/messages",
+        ),
+    ],
+)
+def test_redirect_action_sends_misrouted_bodies_to_their_endpoint(
+    make_server: Callable[..., LiveServer],
+    make_user: Callable[..., Api],
+    route: str,
+    body: dict[str, Any],
+    target: str,
+) -> None:
+    server = make_server(AUTO_DETECT_API_FORMAT_ACTION="redirect")
+    key = RelaySetup(
+        server=server, root=None, user=make_user("alice", quota=1000), key="", db=None
+    ).make_key()  # type: ignore[arg-type]
+    resp = httpx.post(
+        f"{server.url}{route}?thinking=true", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert resp.status_code == 302
+    assert resp.headers["location"] == f"{target}?thinking=true"

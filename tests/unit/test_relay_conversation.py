@@ -6,7 +6,7 @@ import pytest
 
 from oneapi.relay.channel import Channel
 from oneapi.relay.client_options import client_options
-from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT
+from oneapi.relay.codecs import ANTHROPIC_MESSAGES, CODECS, OPENAI_CHAT, OPENAI_RESPONSES
 from oneapi.relay.conversation import detect_format
 from oneapi.relay.errors import RelayError
 from oneapi.relay.modes import Mode
@@ -45,6 +45,18 @@ USER = {"role": "user", "content": "hi"}
             ANTHROPIC_MESSAGES,
             OPENAI_CHAT,
         ),
+        ({"model": "m", "input": "hi"}, OPENAI_CHAT, OPENAI_RESPONSES),
+        ({"model": "m", "input": [USER]}, ANTHROPIC_MESSAGES, OPENAI_RESPONSES),
+        ({"model": "m", "messages": [USER], "instructions": "s"}, OPENAI_CHAT, OPENAI_RESPONSES),
+        ({"model": "m", "messages": [USER], "max_output_tokens": 5}, OPENAI_CHAT, OPENAI_RESPONSES),
+        ({"model": "m", "input": "hi"}, OPENAI_RESPONSES, OPENAI_RESPONSES),
+        ({"model": "m", "messages": [USER]}, OPENAI_RESPONSES, OPENAI_CHAT),
+        (
+            {"model": "m", "messages": [USER], "system": "s", "max_tokens": 5},
+            OPENAI_RESPONSES,
+            ANTHROPIC_MESSAGES,
+        ),
+        ({"model": "m"}, OPENAI_RESPONSES, OPENAI_RESPONSES),
     ],
 )
 def test_detect_format_follows_the_body_and_keeps_the_route_when_ambiguous(

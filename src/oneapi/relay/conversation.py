@@ -1,7 +1,8 @@
 """The conversational endpoints: Chat Completions, Claude Messages and Responses, any channel behind.
 
 The route names the caller's format; with AUTO_DETECT_API_FORMAT a body of another shape is
-handled as what it is (SPEC §6.1, the `transparent` action), errors included. The request is
+handled as what it is (SPEC §6.1, the `transparent` action), errors included; with the
+`redirect` action the caller gets a 302 to the right endpoint, its query kept. The request is
 admitted like any relay request, then each channel attempt goes through `convert.call`.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from oneapi.relay import ir
 from oneapi.relay.client_options import client_options
@@ -25,6 +26,11 @@ from oneapi.relay.pipeline import admit, identify, request_id_of, run
 from oneapi.relay.protocols import openai_chat_request
 from oneapi.state import AppState
 
+ENDPOINTS = {
+    OPENAI_CHAT: "/v1/chat/completions",
+    ANTHROPIC_MESSAGES: "/v1/messages",
+    OPENAI_RESPONSES: "/v1/responses",
+}
 MODES = {OPENAI_CHAT: Mode.CHAT, ANTHROPIC_MESSAGES: Mode.CLAUDE_MESSAGES, OPENAI_RESPONSES: Mode.RESPONSES}
 CHAT_ONLY_ROLES = frozenset({"system", "developer", "tool"})
 CHAT_ONLY_FIELDS = frozenset(
@@ -87,6 +93,9 @@ async def relay_conversation(request: Request, route_format: str) -> Response:
         body = _parse(raw)
         if state.settings.auto_detect_api_format:
             fmt = detect_format(body, route_format)
+            if fmt != route_format and state.settings.auto_detect_api_format_action == "redirect":
+                query = request.url.query
+                return RedirectResponse(ENDPOINTS[fmt] + (f"?{query}" if query else ""), status_code=302)
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise RelayError(400, "model is required", "invalid_text_request", type="invalid_request_error")
