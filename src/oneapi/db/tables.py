@@ -8,18 +8,21 @@ One API database is upgraded only by adding. Index names are GORM's, so no index
 from __future__ import annotations
 
 from sqlalchemy import (
+    CHAR,
     Boolean,
     Column,
     DateTime,
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 
 from oneapi.db.types import Big, Id, IndexedText, LongText
 
@@ -281,3 +284,33 @@ MAIN_TABLES = (
     token_transactions,
 )
 LOG_TABLES = (logs, log_daily_stats)
+
+# the fork's WebAuthn credentials (SPEC §1.3 passkey sign-in), its table and column names; the
+# raw credential id and COSE key are bytes (varbinary on MySQL so the credential id can be
+# indexed), created_at/updated_at are Unix milliseconds as the fork writes them.
+PasskeyBytes = LargeBinary().with_variant(mysql.VARBINARY(1024), "mysql")
+passkey_credentials = Table(
+    "passkey_credentials",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("uuid", CHAR(36), nullable=True),
+    Column("user_id", Big, nullable=False),
+    Column("user_uuid", CHAR(36), nullable=True),
+    Column("credential_name", String(128), nullable=False),
+    Column("credential_id", PasskeyBytes, nullable=False),
+    Column("public_key", PasskeyBytes, nullable=False),
+    Column("attestation_type", String(64), nullable=True),
+    Column("aaguid", LargeBinary().with_variant(mysql.VARBINARY(64), "mysql"), nullable=True),
+    Column("sign_count", Big, server_default="0", default=0),
+    Column("backup_eligible", Boolean, server_default="0", default=False),
+    Column("backup_state", Boolean, server_default="0", default=False),
+    Column("transport", String(256), nullable=True),
+    Column("created_at", Big, nullable=True),
+    Column("updated_at", Big, nullable=True),
+)
+Index("idx_passkey_credentials_user_id", passkey_credentials.c.user_id)
+Index("idx_passkey_credentials_user_uuid", passkey_credentials.c.user_uuid)
+Index("idx_passkey_credentials_credential_id", passkey_credentials.c.credential_id, unique=True)
+Index("idx_passkey_credentials_uuid", passkey_credentials.c.uuid)
+
+MAIN_TABLES = (*MAIN_TABLES, passkey_credentials)
