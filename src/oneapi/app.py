@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from oneapi import __version__
+from oneapi import __version__, heap
 from oneapi.api import channels, logs, options, redemptions, status, tokens, totp, user_admin, users
 from oneapi.api import oauth as oauth_api
 from oneapi.api import signup as signup_api
@@ -99,6 +99,7 @@ def build_app(settings: Settings) -> RelayFront:
         app.state.oneapi = state
         sync_task = asyncio.create_task(_sync_options_forever(state))
         channel_jobs = start_channel_jobs(state)
+        heap.settle_after_start()  # the start-up heap is never scanned again
         try:
             yield
         finally:
