@@ -24,6 +24,7 @@ from oneapi.api.channel_pricing import router as channel_pricing_router
 from oneapi.api.errors import ApiError, JsonResponse, fail_response
 from oneapi.api.misc import router as misc_router
 from oneapi.api.openapi_doc import install_openapi
+from oneapi.api.passkeys import router as passkeys_router
 from oneapi.api.relay_keys import router as relay_keys_router
 from oneapi.cache.ratelimit import RateLimits, RedisRateLimiter
 from oneapi.cache.redis_client import close_redis, open_redis
@@ -155,6 +156,7 @@ def build_app(settings: Settings) -> RelayFront:
     app.include_router(signup_api.router)
     app.include_router(oauth_api.router)
     app.include_router(misc_router)
+    app.include_router(passkeys_router)
     app.router.routes.extend(RELAY_ROUTES)
     install_openapi(app, RELAY_ROUTES)
     app.add_middleware(RateLimitMiddleware, limits=rate_limits, key_prefix=settings.token_key_prefix)

@@ -259,3 +259,11 @@ class Settings:
     def describe(cls) -> list[tuple[str, str, str]]:
         """(variable, default, note) for every setting, for `one-api env`."""
         return [(f.metadata["env"], repr(f.default), f.metadata["doc"]) for f in fields(cls)]
+
+    # Passkeys (fork): the WebAuthn relying party; empty = derived from the ServerAddress option
+    webauthn_rp_id: str = _env(
+        "WEBAUTHN_RP_ID", _parse_str, "", "passkey domain; empty = ServerAddress's host (or localhost)"
+    )
+    webauthn_rp_origins: str = _env(
+        "WEBAUTHN_RP_ORIGINS", _parse_str, "", "comma-separated passkey origins; empty = ServerAddress"
+    )

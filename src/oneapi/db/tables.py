@@ -273,7 +273,7 @@ log_daily_stats = Table(
     sqlite_with_rowid=False,  # stored in key order, as InnoDB does
 )
 
-MAIN_TABLES = (
+MAIN_TABLES: tuple[Table, ...] = (
     users,
     tokens,
     channels,
