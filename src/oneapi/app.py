@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oneapi import __version__, heap
-from oneapi.api import channels, logs, options, redemptions, status, tokens, totp, user_admin, users
+from oneapi.api import channels, logs, options, payments, redemptions, status, tokens, totp, user_admin, users
 from oneapi.api import oauth as oauth_api
 from oneapi.api import signup as signup_api
 from oneapi.api.admin_tokens import router as admin_tokens_router
@@ -156,6 +156,7 @@ def build_app(settings: Settings) -> RelayFront:
     app.include_router(signup_api.router)
     app.include_router(oauth_api.router)
     app.include_router(misc_router)
+    app.include_router(payments.router)
     app.include_router(passkeys_router)
     app.router.routes.extend(RELAY_ROUTES)
     install_openapi(app, RELAY_ROUTES)

@@ -267,3 +267,13 @@ class Settings:
     webauthn_rp_origins: str = _env(
         "WEBAUTHN_RP_ORIGINS", _parse_str, "", "comma-separated passkey origins; empty = ServerAddress"
     )
+
+    # Stripe top-ups (fork): the options StripeSecretKey / StripeWebhookSecret, when stored, win
+    stripe_secret_key: str = _env("STRIPE_SECRET_KEY", _parse_str, "", "sk_live_… or sk_test_…")
+    stripe_webhook_secret: str = _env("STRIPE_WEBHOOK_SECRET", _parse_str, "", "whsec_…")
+    stripe_public_base_url: str = _env(
+        "STRIPE_PUBLIC_BASE_URL", _parse_str, "", "origin of Checkout return URLs; empty = ServerAddress"
+    )
+    stripe_api_base_url: str = _env(
+        "STRIPE_API_BASE_URL", _parse_str, "https://api.stripe.com", "ours: where the Stripe API lives"
+    )

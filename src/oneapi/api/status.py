@@ -12,6 +12,7 @@ from oneapi.api.auth import app_state
 from oneapi.api.errors import ok
 from oneapi.api.pagination import page_of
 from oneapi.db.tables import channels
+from oneapi.services.payment_rules import stripe_settings
 
 router = APIRouter()
 
@@ -20,6 +21,7 @@ router = APIRouter()
 async def get_status(request: Request) -> dict[str, Any]:
     state = app_state(request)
     o = state.options
+    stripe = stripe_settings(state.settings, o)
     return ok(
         {
             "version": __version__,
@@ -49,8 +51,8 @@ async def get_status(request: Request) -> dict[str, Any]:
             "password_login": o.get_bool("PasswordLoginEnabled"),
             "password_register": o.get_bool("PasswordRegisterEnabled"),
             "register_enabled": o.get_bool("RegisterEnabled"),
-            "stripe_enabled": False,
-            "min_topup_usd": o.get_float("MinTopUpUSD"),
+            "stripe_enabled": stripe.ready,
+            "min_topup_usd": stripe.min_topup_usd,
         }
     )
 

@@ -314,3 +314,42 @@ Index("idx_passkey_credentials_credential_id", passkey_credentials.c.credential_
 Index("idx_passkey_credentials_uuid", passkey_credentials.c.uuid)
 
 MAIN_TABLES = (*MAIN_TABLES, passkey_credentials)
+
+# The fork's Stripe top-ups (SPEC §2.9): one row per checkout attempt, settled by webhook. The
+# pending session_id is a placeholder ("pending:stripe:<user>:<request>") until Stripe answers.
+payment_orders = Table(
+    "payment_orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Big, nullable=True),
+    Column("provider", String(32), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("session_id", String(191), nullable=True),
+    Column("amount_cents", Big, nullable=True),
+    Column("currency", String(8), nullable=True),
+    Column("quota", Big, nullable=True),
+    Column("status", String(32), nullable=True),
+    Column("created_at", Big, nullable=True),
+    Column("updated_at", Big, nullable=True),
+    Column("paid_at", Big, nullable=True),
+)
+Index(
+    "idx_payment_orders_user_request",
+    payment_orders.c.user_id,
+    payment_orders.c.request_id,
+    unique=True,
+)
+Index("idx_payment_orders_session_id", payment_orders.c.session_id, unique=True)
+Index("idx_payment_orders_provider", payment_orders.c.provider)
+Index("idx_payment_orders_status", payment_orders.c.status)
+
+# Stripe event ids already settled: a redelivered event is acknowledged without a second credit.
+stripe_webhook_events = Table(
+    "stripe_webhook_events",
+    metadata,
+    Column("event_id", String(191), primary_key=True, autoincrement=False),
+    Column("event_type", String(64), nullable=True),
+    Column("created_at", Big, nullable=True),
+)
+
+MAIN_TABLES = (*MAIN_TABLES, payment_orders, stripe_webhook_events)
