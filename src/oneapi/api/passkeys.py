@@ -14,10 +14,11 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from pydantic import Field
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from oneapi.api.auth import Caller, app_state, user_auth
-from oneapi.api.body import read_json
+from oneapi.api.body import Body, parse_body
 from oneapi.api.errors import ApiError, ok
 from oneapi.api.session import read_session, update_session, write_session
 from oneapi.cache.passkey_store import CeremonyStore, ceremony_store
@@ -37,6 +38,25 @@ INVALID = "invalid parameter"
 REGISTERED = "Passkey registered successfully"
 DELETED = "Passkey deleted successfully"
 RENAMED = "Passkey renamed successfully"
+
+
+class CredentialBody(Body):
+    """The PublicKeyCredential the browser returned, as JSON (base64url fields), e.g. what
+    @simplewebauthn/browser's startRegistration / startAuthentication give."""
+
+    id: str
+    rawId: str
+    type: str = "public-key"
+    response: dict[str, Any]
+    clientExtensionResults: dict[str, Any] = Field(default_factory=dict)
+    authenticatorAttachment: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class RenameBody(Body):
+    name: str = ""
 
 
 def ceremonies(request: Request) -> CeremonyStore:
@@ -94,7 +114,7 @@ async def register_finish(
     request: Request, response: Response, name: str = "", caller: Caller = user_auth
 ) -> dict[str, Any]:
     state = app_state(request)
-    body = await read_json(request)
+    body = (await parse_body(request, CredentialBody)).as_json()
     challenge = await take_challenge(request, state, REGISTER_KEY, caller.id)
     if challenge is None:
         raise ApiError(NO_REGISTRATION)
@@ -120,7 +140,7 @@ async def login_begin(request: Request, response: Response) -> dict[str, Any]:
 @router.post("/api/user/passkey/login/finish")
 async def login_finish(request: Request, response: Response) -> dict[str, Any]:
     state = app_state(request)
-    body = await read_json(request)
+    body = (await parse_body(request, CredentialBody)).as_json()
     challenge = await take_challenge(request, state, LOGIN_KEY, None)
     if challenge is None:
         raise ApiError(NO_LOGIN)
@@ -154,11 +174,9 @@ async def delete_passkey(request: Request, ref: str, caller: Caller = user_auth)
 
 @router.put("/api/user/passkey/{ref}")
 async def rename_passkey(request: Request, ref: str, caller: Caller = user_auth) -> dict[str, Any]:
-    body = await read_json(request, invalid=INVALID)
-    if not isinstance(body, dict):
-        raise ApiError(INVALID)
+    body = await parse_body(request, RenameBody, invalid=INVALID)
     try:
-        name = passkeys.new_name(body.get("name"))
+        name = passkeys.new_name(body.name)
         await passkeys.rename(app_state(request).db.main, caller.id, ref, name)
     except PasskeyError as exc:
         raise refused(exc) from None

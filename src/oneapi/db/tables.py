@@ -15,15 +15,14 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
 
+from oneapi.db.binary import Bytes
 from oneapi.db.types import Big, Id, IndexedText, LongText
 
 metadata = MetaData()
@@ -288,7 +287,6 @@ LOG_TABLES = (logs, log_daily_stats)
 # the fork's WebAuthn credentials (SPEC §1.3 passkey sign-in), its table and column names; the
 # raw credential id and COSE key are bytes (varbinary on MySQL so the credential id can be
 # indexed), created_at/updated_at are Unix milliseconds as the fork writes them.
-PasskeyBytes = LargeBinary().with_variant(mysql.VARBINARY(1024), "mysql")
 passkey_credentials = Table(
     "passkey_credentials",
     metadata,
@@ -297,10 +295,10 @@ passkey_credentials = Table(
     Column("user_id", Big, nullable=False),
     Column("user_uuid", CHAR(36), nullable=True),
     Column("credential_name", String(128), nullable=False),
-    Column("credential_id", PasskeyBytes, nullable=False),
-    Column("public_key", PasskeyBytes, nullable=False),
+    Column("credential_id", Bytes(1024), nullable=False),
+    Column("public_key", Bytes(1024), nullable=False),
     Column("attestation_type", String(64), nullable=True),
-    Column("aaguid", LargeBinary().with_variant(mysql.VARBINARY(64), "mysql"), nullable=True),
+    Column("aaguid", Bytes(64), nullable=True),
     Column("sign_count", Big, server_default="0", default=0),
     Column("backup_eligible", Boolean, server_default="0", default=False),
     Column("backup_state", Boolean, server_default="0", default=False),

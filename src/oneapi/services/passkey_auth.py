@@ -68,7 +68,9 @@ def relying_party(settings: Settings, options: OptionStore) -> RelyingParty:
     rp_id = settings.webauthn_rp_id or urlsplit(address).hostname or "localhost"
     origins = [o.strip().rstrip("/") for o in settings.webauthn_rp_origins.split(",") if o.strip()]
     if not origins and address:
-        origins = [address.rstrip("/")]
+        parts = urlsplit(address)
+        # a browser's origin: scheme and host (lower case) and port, never a path
+        origins = [f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else address.rstrip("/")]
     return RelyingParty(rp_id, origins, options.get("SystemName") or "One API")
 
 
