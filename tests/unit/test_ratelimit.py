@@ -178,6 +178,19 @@ def test_memory_forgets_idle_keys() -> None:
     asyncio.run(main())
 
 
+def test_memory_keeps_no_time_older_than_the_window_however_large_the_limit() -> None:
+    async def main() -> None:
+        clock = Clock()
+        limiter = MemoryRateLimiter(clock)
+        for i in range(1_000):  # 2 requests a second for 500 s, a 10 s window
+            clock.now = i * 0.5
+            assert await limiter.hit("k", 1_000_000_000, 10) == 0.0
+        assert len(limiter._logs["k"]) == 20  # 490.0 … 499.5: the last 10 s only
+        assert await limiter.hit("k", 20, 10) == 0.5  # still exact: the 20 in the window refuse
+
+    asyncio.run(main())
+
+
 def test_key_hash_is_the_first_eight_bytes_of_sha256() -> None:
     assert key_hash("abc") == hashlib.sha256(b"abc").hexdigest()[:16]
 

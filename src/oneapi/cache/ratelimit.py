@@ -51,7 +51,9 @@ def key_hash(key: str) -> str:
 
 
 class MemoryRateLimiter:
-    """The per-process limiter: a deque of admission times per key, idle keys swept each minute."""
+    """The per-process limiter: a deque of admission times per key, idle keys swept each minute.
+    A key keeps at most `limit` times and none older than `window` (an old time never decides
+    anything): with a large limit, keeping `limit` times grew by ~40 bytes per request (bench/)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -75,6 +77,9 @@ class MemoryRateLimiter:
                 return oldest + window - now
         times.append(now)
         while len(times) > limit:
+            times.popleft()
+        expired = now - window
+        while times[0] <= expired:
             times.popleft()
         return 0.0
 
