@@ -10,7 +10,6 @@ model `proxy` and quota 0 records the call.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from oneapi.relay.auth import Identity
 from oneapi.relay.billing import Settlement, consume_log_row
 from oneapi.relay.channel import Channel
 from oneapi.relay.errors import RelayError
+from oneapi.relay.passthrough import request_upstream, stream_body
 from oneapi.relay.pipeline import identify, request_id_of
 from oneapi.services.channel_types import default_base_url
 from oneapi.services.pricing import Price, Usage
@@ -98,41 +98,19 @@ async def proxy(request: Request) -> Response:
     except RelayError as err:
         return err.response(rid)
 
-    async def body() -> AsyncIterator[bytes]:
-        complete = False
-        try:
-            async for chunk in upstream.content.iter_any():
-                yield chunk
-            complete = True
-        except (aiohttp.ClientError, TimeoutError):
-            return  # the upstream broke off: the client sees the body end where it did
-        finally:
-            if complete:
-                upstream.release()
-            else:
-                upstream.close()
-            _log(state, identity, channel, rid, started)
+    def logged() -> None:
+        _log(state, identity, channel, rid, started)
 
-    response = StreamingResponse(body(), status_code=upstream.status)
+    response = StreamingResponse(stream_body(upstream, logged), status_code=upstream.status)
     response.raw_headers = [(k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in _NOT_RETURNED]
     return response
 
 
 async def _send(state: AppState, request: Request, channel: Channel, url: str) -> aiohttp.ClientResponse:
-    try:
-        return await state.relay.http.request(
-            request.method,
-            url,
-            headers=_upstream_headers(request, channel),
-            data=request.stream() if _has_body(request) else None,
-            allow_redirects=False,
-        )
-    except TimeoutError:
-        raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
-    except (aiohttp.ClientError, ValueError) as exc:
-        raise RelayError(
-            502, f"do request failed: {exc}", "do_request_failed", type="upstream_error"
-        ) from None
+    data = request.stream() if _has_body(request) else None
+    return await request_upstream(
+        state.relay.http, request.method, url, _upstream_headers(request, channel), data
+    )
 
 
 def _log(state: AppState, identity: Identity, channel: Channel, rid: str, started: float) -> None:

@@ -14,8 +14,6 @@ come (status, body, SSE).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -27,6 +25,7 @@ from oneapi.relay.codecs import OPENAI_RESPONSES
 from oneapi.relay.conversation import relay_conversation
 from oneapi.relay.errors import RelayError
 from oneapi.relay.modes import Mode
+from oneapi.relay.passthrough import request_upstream, stream_body
 from oneapi.relay.pipeline import identify, request_id_of
 from oneapi.relay.providers.base import ChannelConfigError
 from oneapi.relay.providers.registry import provider_for
@@ -77,16 +76,7 @@ async def _call(state: AppState, request: Request, channel: Channel, path: str) 
     body = await request.body()
     if body:
         headers["Content-Type"] = request.headers.get("content-type", "application/json")
-    try:
-        return await state.relay.http.request(
-            request.method, call.url, headers=headers, data=body or None, allow_redirects=False
-        )
-    except TimeoutError:
-        raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
-    except aiohttp.ClientError as exc:
-        raise RelayError(
-            502, f"do request failed: {exc}", "do_request_failed", type="upstream_error"
-        ) from None
+    return await request_upstream(state.relay.http, request.method, call.url, headers, body or None)
 
 
 async def stored(request: Request) -> Response:
@@ -124,22 +114,7 @@ async def stored(request: Request) -> Response:
 
 def _passed(upstream: aiohttp.ClientResponse) -> Response:
     headers = {name: upstream.headers[name] for name in _PASSED_HEADERS if name in upstream.headers}
-
-    async def body() -> AsyncIterator[bytes]:
-        complete = False
-        try:
-            async for chunk in upstream.content.iter_any():
-                yield chunk
-            complete = True
-        except (aiohttp.ClientError, TimeoutError):
-            return
-        finally:
-            if complete:
-                upstream.release()
-            else:
-                upstream.close()
-
-    return StreamingResponse(body(), status_code=upstream.status, headers=headers)
+    return StreamingResponse(stream_body(upstream), status_code=upstream.status, headers=headers)
 
 
 RESPONSES_PATHS = ("/v1/responses",)
