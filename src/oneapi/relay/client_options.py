@@ -28,7 +28,13 @@ class ClientOptions:
     switched: bool = False  # a URL switch was given (see the module docstring)
 
 
+NO_OPTIONS = ClientOptions()
+
+
 def client_options(query: Mapping[str, str], headers: Mapping[str, str]) -> ClientOptions:
+    forwarded = {name: headers[name] for name in _FORWARDED_HEADERS if headers.get(name)}
+    if not query:
+        return ClientOptions(headers=forwarded) if forwarded else NO_OPTIONS
     switch = (query.get("thinking") or "").strip().lower()
     thinking = True if switch in _ON else False if switch in _OFF else None
     wanted = (query.get("reasoning_format") or "").strip().lower()
@@ -37,7 +43,6 @@ def client_options(query: Mapping[str, str], headers: Mapping[str, str]) -> Clie
         if wanted == name:
             fmt = name
     effort = (query.get("reasoning_effort") or "").strip().lower() or None
-    forwarded = {name: headers[name] for name in _FORWARDED_HEADERS if headers.get(name)}
     switched = thinking is not None or effort is not None or wanted in REASONING_FIELDS
     return ClientOptions(
         thinking=thinking, reasoning_effort=effort, reasoning_format=fmt, headers=forwarded, switched=switched

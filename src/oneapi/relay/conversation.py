@@ -99,20 +99,27 @@ async def relay_conversation(request: Request, route_format: str) -> Response:
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise RelayError(400, "model is required", "invalid_text_request", type="invalid_request_error")
-        try:
-            req = CODECS[fmt].read_request(body)
-        except ir.ConversionError as exc:
-            raise RelayError(400, str(exc), "invalid_request_error", type="invalid_request_error") from None
-        chat_view = body if fmt == OPENAI_CHAT else openai_chat_request.request_from_ir(req)
+        if fmt == OPENAI_CHAT:  # read as it is: a fast-lane Chat request never needs the IR
+            chat_view, stream, max_tokens = body, body.get("stream") is True, None
+        else:
+            try:
+                req = CODECS[fmt].read_request(body)
+            except ir.ConversionError as exc:
+                raise RelayError(
+                    400, str(exc), "invalid_request_error", type="invalid_request_error"
+                ) from None
+            chat_view = openai_chat_request.request_from_ir(req)
+            stream, max_tokens = req.stream, req.sampling.max_tokens or 0
         approximate = state.options.get_bool("ApproximateTokenEnabled")
         estimate = prompt_tokens(Mode.CHAT, chat_view, model, approximate)
-        max_tokens = None if fmt == OPENAI_CHAT else req.sampling.max_tokens or 0
-        job = await admit(request, identity, MODES[fmt], raw, body, model, estimate, req.stream, max_tokens)
+        job = await admit(request, identity, MODES[fmt], raw, body, model, estimate, stream, max_tokens)
     except RelayError as err:
         return error_renderer(fmt)(err, rid)
     job.started = started
     job.inbound = fmt
-    job.options = client_options(request.query_params, request.headers)
+    job.options = client_options(
+        request.query_params if request.scope["query_string"] else {}, request.headers
+    )
     job.render_error = error_renderer(fmt)
     return await run(job, call)
 
