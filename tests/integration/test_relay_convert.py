@@ -90,10 +90,7 @@ def fakes() -> Iterator[Fakes]:
 
 @pytest.fixture
 def relay(server: LiveServer, root: Api, make_user: Callable[..., Api], db: sa.Engine) -> RelaySetup:
-    user = make_user("alice", quota=USER_QUOTA)
-    setup = RelaySetup(server=server, root=root, user=user, key="", db=db)
-    setup.key = setup.make_key()
-    return setup
+    return RelaySetup.for_new_user(server, root, make_user, db, USER_QUOTA)
 
 
 def connect(relay: RelaySetup, fakes: Fakes, upstream: str) -> Case:

@@ -28,9 +28,7 @@ def upstream() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture
 def relay(server: LiveServer, root: Api, make_user: Callable[..., Api], db: sa.Engine) -> RelaySetup:
-    setup = RelaySetup(server=server, root=root, user=make_user("alice", quota=10_000_000), key="", db=db)
-    setup.key = setup.make_key()
-    return setup
+    return RelaySetup.for_new_user(server, root, make_user, db, 10_000_000)
 
 
 # (type id, path appended to the fake's address as the channel's base URL, path the upstream must see)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,15 @@ class RelaySetup:
     user: Api
     key: str  # with sk- prefix
     db: sa.Engine
+
+    @classmethod
+    def for_new_user(
+        cls, server: LiveServer, root: Api, make_user: Callable[..., Api], db: sa.Engine, quota: int
+    ) -> RelaySetup:
+        """A user "alice" with `quota` and an unlimited key: the usual start of a relay test."""
+        setup = cls(server=server, root=root, user=make_user("alice", quota=quota), key="", db=db)
+        setup.key = setup.make_key()
+        return setup
 
     def client(self, key: str | None = None, max_retries: int = 0) -> openai.OpenAI:
         return openai.OpenAI(
