@@ -126,3 +126,22 @@ def content_parts(content: Any, read_part: Callable[[Any], ir.Part]) -> list[ir.
     if not isinstance(content, list):
         raise ConversionError("message content must be a string or an array")
     return [read_part(item) for item in content]
+
+
+def read_openai_tools(
+    body: dict[str, Any],
+    req: ir.Request,
+    extra: dict[str, Any],
+    read_tools: Callable[[list[dict[str, Any]], ir.Request], list[dict[str, Any]]],
+    read_choice: Callable[[Any], ir.ToolChoice | None],
+) -> None:
+    """`tools`, `tool_choice` and `parallel_tool_calls` of a Chat or Responses body into `req`,
+    read by the format's own readers; tools and a choice they cannot map stay in `extra`."""
+    other_tools = read_tools(objects(body, "tools"), req)
+    if other_tools:
+        extra["tools"] = other_tools
+    if "tool_choice" in body:
+        req.tool_choice = read_choice(body["tool_choice"])
+        if req.tool_choice is None:
+            extra["tool_choice"] = body["tool_choice"]
+    req.parallel_tool_calls = boolean(body, "parallel_tool_calls")

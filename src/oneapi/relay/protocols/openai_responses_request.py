@@ -74,14 +74,7 @@ def request_to_ir(body: dict[str, Any]) -> ir.Request:
         top_p=f.number(body, "top_p"),
     )
     extra = f.extra_fields(body, _KNOWN)
-    other_tools = _read_tools(f.objects(body, "tools"), req)
-    if other_tools:
-        extra["tools"] = other_tools
-    if "tool_choice" in body:
-        req.tool_choice = _tool_choice(body["tool_choice"])
-        if req.tool_choice is None:
-            extra["tool_choice"] = body["tool_choice"]
-    req.parallel_tool_calls = f.boolean(body, "parallel_tool_calls")
+    f.read_openai_tools(body, req, extra, _read_tools, _tool_choice)
     text = dict(f.mapping(body, "text") or {})
     req.response_format = _response_format(text.pop("format", None))
     if text:
