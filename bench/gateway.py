@@ -46,8 +46,8 @@ class Client:
         return reply.get("data")
 
 
-def set_up(base: str, upstream: str) -> str:
-    """Channels, user and key; returns the relay key (with `sk-`)."""
+def set_up(base: str, upstream: str, tag: str = "ours") -> str:
+    """Channels (reaching the fake under `/via/<tag>`), user and key; returns the relay key."""
     root = Client(base)
     root.call("POST", "/api/user/login", {"username": "root", "password": "123456"})
     for lane, (lane_prefix, model) in LANES.items():
@@ -58,7 +58,7 @@ def set_up(base: str, upstream: str) -> str:
                 "name": f"bench-{lane}",
                 "type": 1,
                 "key": "upstream-key",
-                "base_url": f"{upstream}{lane_prefix}/via/ours",
+                "base_url": f"{upstream}{lane_prefix}/via/{tag}",
                 "models": model,
                 "group": "default",
             },

@@ -64,9 +64,12 @@ def write_bodies(workdir: Path) -> dict[tuple[str, bool], Path]:
 class Bench:
     """The servers, the bodies, and the traffic sent to our gateway (for the books)."""
 
-    def __init__(self, workdir: Path, wanted: list[str], src: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path, wanted: list[str], src: Path | None = None, compare: Path | None = None
+    ) -> None:
         self.workdir = workdir
         self.src = src
+        self.compare = compare
         self.bodies = write_bodies(workdir)
         self.fake = servers.start_fake(workdir)
         self.servers: dict[str, Server] = {}
@@ -77,6 +80,7 @@ class Bench:
             "floor": lambda: self.fake,
             "passthrough": lambda: servers.start_passthrough(workdir, self.fake.base),
             "ours": self._start_ours,
+            "ours_b": self._start_ours_b,
             "litellm": lambda: servers.start_litellm(workdir, self.fake.base),
         }
         try:
@@ -91,6 +95,14 @@ class Bench:
     def _start_ours(self) -> Server:
         server = servers.start_ours(self.workdir, self.src)
         server.key = gateway.set_up(server.base, self.fake.base)
+        return server
+
+    def _start_ours_b(self) -> Server:
+        """The A/B twin: our gateway from `--compare`, own database and upstream tag, no books."""
+        workdir = self.workdir / "ours_b"
+        workdir.mkdir(exist_ok=True)
+        server = servers.start_ours(workdir, self.compare, name="ours_b")
+        server.key = gateway.set_up(server.base, self.fake.base, tag="ours_b")
         return server
 
     def load(self, server: Server, scenario: Scenario, seconds: float) -> dict[str, Any]:
@@ -120,7 +132,7 @@ class Bench:
     def relayed_by_ours(self) -> int:
         with urllib.request.urlopen(self.fake.base + "/stats", timeout=10) as resp:
             counts: dict[str, int] = json.loads(resp.read())
-        return sum(n for prefix, n in counts.items() if "/via/ours" in prefix)
+        return sum(n for prefix, n in counts.items() if prefix.endswith("/via/ours"))
 
     def books(self) -> dict[str, Any] | None:
         if "ours" not in self.servers:
@@ -145,12 +157,14 @@ def fake_ceiling(workdir: Path, body: Path, seconds: float) -> dict[str, Any]:
     return result
 
 
-def run_rounds(bench: Bench, rounds: int, seconds: float) -> dict[str, Any]:
-    per_round: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in SCENARIOS}
+def run_rounds(
+    bench: Bench, rounds: int, seconds: float, scenarios: list[Scenario] = SCENARIOS
+) -> dict[str, Any]:
+    per_round: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in scenarios}
     names = list(bench.servers)
     for index in range(rounds):
         order = names[index % len(names) :] + names[: index % len(names)]
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             for name in order:
                 result = bench.load(bench.servers[name], scenario, seconds)
                 per_round[scenario.name].setdefault(name, []).append(result)
@@ -235,6 +249,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--servers", help="comma-separated subset (default: all four; with --soak: ours)")
     parser.add_argument("--src", type=Path, help="run our gateway from this src/ (e.g. a clean export)")
     parser.add_argument("--commit", help="the commit --src was exported from (names the results file)")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="A/B: also run our gateway from this src/ as server 'ours_b', interleaved with 'ours'",
+    )
+    parser.add_argument("--scenarios", help="comma-separated subset of the scenarios (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, SQLite file)")
     parser.add_argument("--no-save", action="store_true", help="print only; write no results file")
     return parser.parse_args()
@@ -246,10 +266,16 @@ def main() -> int:
         os.sched_setaffinity(0, {int(servers.LOAD_CORE)})
     default = "ours" if args.soak else ",".join(ALL_SERVERS)
     wanted = [s for s in (args.servers or default).split(",") if s in ALL_SERVERS]
+    if args.compare:
+        wanted.insert(wanted.index("ours") + 1 if "ours" in wanted else len(wanted), "ours_b")
+    scenarios = [s for s in SCENARIOS if not args.scenarios or s.name in args.scenarios.split(",")]
+    if not scenarios:
+        sys.exit(f"bench: no scenario in {args.scenarios!r}; known: {', '.join(s.name for s in SCENARIOS)}")
     if args.soak:
         wanted = [s for s in wanted if s in ("ours", "litellm")] or ["ours"]
     rounds, seconds = (1, 3.0) if args.quick else (args.rounds, args.duration)
-    mode = "soak" if args.soak else "quick" if args.quick else "full"
+    partial = args.scenarios or args.compare
+    mode = "soak" if args.soak else "quick" if args.quick else "partial" if partial else "full"
     workdir = Path(tempfile.mkdtemp(prefix="oneapi-bench-"))
     _log(f"bench: mode {mode}, servers {', '.join(wanted)}, work dir {workdir}")
     result: dict[str, Any] = {
@@ -260,14 +286,14 @@ def main() -> int:
         "seconds_per_run": seconds,
         "machine": machine(),
         "loadavg_at_start": os.getloadavg(),
-        "scenarios": {s.name: s.about for s in SCENARIOS},
+        "scenarios": {s.name: s.about for s in scenarios},
     }
     if not args.soak:
         ceiling_body = workdir / "ceiling.json"
         ceiling_body.write_bytes(lanes.body("fast", False))
         result["fake_ceiling"] = fake_ceiling(workdir, ceiling_body, 3 if args.quick else 5)
     result["code"] = code_under_test(args.src)
-    bench = Bench(workdir, wanted, args.src)
+    bench = Bench(workdir, wanted, args.src, args.compare)
     result["servers"] = {name: s.label for name, s in bench.servers.items()}
     result["idle_rss_mb"] = bench.idle_rss
     try:
@@ -275,7 +301,7 @@ def main() -> int:
             result["soak"] = soak(bench, args.soak_minutes)
         else:
             bench.warm_up(1 if args.quick else 2)
-            result.update(run_rounds(bench, rounds, seconds))
+            result.update(run_rounds(bench, rounds, seconds, scenarios))
         result["peak_rss_mb"] = {name: procstat.peak_rss_mb(s.pid) for name, s in bench.servers.items()}
         result["books"] = bench.books()
         result["loadavg_at_end"] = os.getloadavg()

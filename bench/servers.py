@@ -123,7 +123,7 @@ def start_passthrough(workdir: Path, upstream: str) -> Server:
     return Server("passthrough", "bare aiohttp pass-through (no auth, no billing)", base, proc, _fake_path)
 
 
-def start_ours(workdir: Path, src: Path | None = None) -> Server:
+def start_ours(workdir: Path, src: Path | None = None, name: str = "ours") -> Server:
     """Our gateway from the project's .venv; `src` runs another checkout's code (e.g. a clean HEAD)."""
     port = free_port()
     log = workdir / "ours.log"
@@ -140,7 +140,8 @@ def start_ours(workdir: Path, src: Path | None = None) -> Server:
     proc = _spawn(pinned(SERVER_CORE, argv), log, env)
     base = f"http://127.0.0.1:{port}"
     wait_ready(proc, base + "/api/status", log)
-    return Server("ours", "our gateway (1 worker, SQLite, auth+routing+billing+logs on)", base, proc)
+    label = "our gateway (1 worker, SQLite, auth+routing+billing+logs on)"
+    return Server(name, label + (f" from {src}" if src else ""), base, proc)
 
 
 LITELLM_KEY = "sk-bench-litellm-master"

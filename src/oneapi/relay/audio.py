@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from oneapi.relay.audio_length import measured_seconds, reported_seconds
 from oneapi.relay.channel import Channel
@@ -32,6 +32,7 @@ from oneapi.relay.media import (
 from oneapi.relay.modes import Mode
 from oneapi.relay.multipart import parse_multipart
 from oneapi.relay.pipeline import Job
+from oneapi.relay.streaming import RelayStreamingResponse
 from oneapi.relay.upstream_send import read_all
 from oneapi.services.pricing import DEFAULT_AUDIO_TOKENS_PER_SECOND, Price, Usage, stt_quota, tts_quota
 
@@ -105,7 +106,7 @@ async def _speak(job: Job, channel: Channel, incoming: Incoming) -> Response:
         finally:
             resp.close()
 
-    return StreamingResponse(
+    return RelayStreamingResponse(
         relay(),
         status_code=resp.status,
         media_type=resp.headers.get("Content-Type") or "application/octet-stream",

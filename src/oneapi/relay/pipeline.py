@@ -7,6 +7,7 @@ relay the answer back (streams chunk by chunk) → settle the real cost, log it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from oneapi.relay import failures
 from oneapi.relay.auth import Identity, authenticate, check_model_allowed
@@ -37,6 +38,7 @@ from oneapi.relay.providers.registry import provider_for
 from oneapi.relay.routing import choose
 from oneapi.relay.runtime import RelayRuntime
 from oneapi.relay.sse import SSEDecoder, data_frame
+from oneapi.relay.streaming import RelayStreamingResponse
 from oneapi.relay.upstream_errors import is_retryable
 from oneapi.relay.upstream_send import read_all, send
 from oneapi.relay.usage import StreamUsage, response_text, usage_from
@@ -265,6 +267,23 @@ async def call_native(job: Job, channel: Channel) -> Response:
 def _answer(
     job: Job, channel: Channel, upstream_model: str, status: int, content_type: str, data: bytes
 ) -> Response:
+    """The upstream's bytes back to the caller (model renamed if mapped). When they go out as
+    they came, reading their usage and settling wait until the answer was handed to the socket
+    (`call_soon` runs after this task's step, before any later request is read), which takes
+    that work off the caller's latency; nothing is lost, the callback runs whatever the client
+    does next."""
+    if upstream_model != job.model:
+        obj = _settle_answer(job, channel, upstream_model, data)
+        if isinstance(obj, dict) and "model" in obj:
+            obj["model"] = job.model
+            data = orjson.dumps(obj)
+    else:
+        asyncio.get_running_loop().call_soon(_settle_answer, job, channel, upstream_model, data)
+    return Response(data, status_code=status, media_type=content_type or "application/json")
+
+
+def _settle_answer(job: Job, channel: Channel, upstream_model: str, data: bytes) -> Any:
+    """Settle a non-stream answer from its usage (counted locally when it has none); its JSON."""
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -273,11 +292,8 @@ def _answer(
     if usage is None:
         completion = count_text(response_text(obj), upstream_model) if obj is not None else 0
         usage = Usage(prompt_tokens=job.prompt_estimate, completion_tokens=completion)
-    if isinstance(obj, dict) and upstream_model != job.model and "model" in obj:
-        obj["model"] = job.model
-        data = orjson.dumps(obj)
     _settle(job, channel, upstream_model, usage)
-    return Response(data, status_code=status, media_type=content_type or "application/json")
+    return obj
 
 
 def settle_tokens(job: Job, channel: Channel, upstream_model: str, usage: Usage) -> None:
@@ -293,12 +309,17 @@ def _stream(job: Job, channel: Channel, upstream_model: str, resp: aiohttp.Clien
     async def relay() -> AsyncIterator[bytes]:
         try:
             async for chunk in resp.content.iter_any():
-                events = decoder.feed(chunk)
-                for event in events:
+                if rename:
+                    events = decoder.feed(chunk)
+                    for event in events:
+                        watch.observe(event.data)
+                    out = _renamed(events, job.model)
+                    if out:
+                        yield out
+                    continue
+                yield chunk  # forwarded first, read for usage once it is on its way
+                for event in decoder.feed(chunk):
                     watch.observe(event.data)
-                out = _renamed(events, job.model) if rename else chunk
-                if out:
-                    yield out
             for event in decoder.finish():  # its bytes were already forwarded with the last chunk
                 watch.observe(event.data)
                 if rename:
@@ -315,7 +336,7 @@ def _stream(job: Job, channel: Channel, upstream_model: str, resp: aiohttp.Clien
             )
             _settle(job, channel, upstream_model, usage)
 
-    return StreamingResponse(
+    return RelayStreamingResponse(
         relay(),
         status_code=200,
         media_type="text/event-stream",

@@ -13,7 +13,7 @@ import time
 
 import aiohttp
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from oneapi.relay.auth import Identity
@@ -22,6 +22,7 @@ from oneapi.relay.channel import Channel
 from oneapi.relay.errors import RelayError
 from oneapi.relay.passthrough import request_upstream, stream_body
 from oneapi.relay.pipeline import identify, request_id_of
+from oneapi.relay.streaming import RelayStreamingResponse
 from oneapi.services.channel_types import default_base_url
 from oneapi.services.pricing import Price, Usage
 from oneapi.services.roles import CHANNEL_ENABLED
@@ -101,7 +102,7 @@ async def proxy(request: Request) -> Response:
     def logged() -> None:
         _log(state, identity, channel, rid, started)
 
-    response = StreamingResponse(stream_body(upstream, logged), status_code=upstream.status)
+    response = RelayStreamingResponse(stream_body(upstream, logged), status_code=upstream.status)
     response.raw_headers = [(k.lower(), v) for k, v in upstream.raw_headers if k.lower() not in _NOT_RETURNED]
     return response
 

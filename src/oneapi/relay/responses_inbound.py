@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import aiohttp
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from oneapi.relay.auth import Identity
@@ -29,6 +29,7 @@ from oneapi.relay.passthrough import request_upstream, stream_body
 from oneapi.relay.pipeline import identify, request_id_of
 from oneapi.relay.providers.base import ChannelConfigError
 from oneapi.relay.providers.registry import provider_for
+from oneapi.relay.streaming import RelayStreamingResponse
 from oneapi.state import AppState
 
 MAX_PROBED_CHANNELS = 8
@@ -114,7 +115,7 @@ async def stored(request: Request) -> Response:
 
 def _passed(upstream: aiohttp.ClientResponse) -> Response:
     headers = {name: upstream.headers[name] for name in _PASSED_HEADERS if name in upstream.headers}
-    return StreamingResponse(stream_body(upstream), status_code=upstream.status, headers=headers)
+    return RelayStreamingResponse(stream_body(upstream), status_code=upstream.status, headers=headers)
 
 
 RESPONSES_PATHS = ("/v1/responses",)

@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-from starlette.responses import StreamingResponse
 
 from oneapi.relay import ir
 from oneapi.relay.codecs import ANTHROPIC_MESSAGES, Caller, Codec, StreamEncoder
@@ -22,6 +21,7 @@ from oneapi.relay.errors import RelayError
 from oneapi.relay.ir_stream import ResponseAccumulator
 from oneapi.relay.pipeline import Job
 from oneapi.relay.sse import SSEDecoder, SSEEvent, data_frame, event_frame
+from oneapi.relay.streaming import RelayStreamingResponse
 from oneapi.relay.wire.claude import anthropic_error_type
 
 Settle = Callable[[ir.Response], None]  # the answer as folded from the stream
@@ -77,7 +77,7 @@ def relay_stream(
     settle: Settle,
     rename: bool,
     passthrough: bool,
-) -> StreamingResponse:
+) -> RelayStreamingResponse:
     """`passthrough`: the caller speaks the upstream's protocol and its bytes go out as they come."""
     state = _Relay(job, caller, upstream, inbound, rename, passthrough)
     sse = SSEDecoder()
@@ -101,7 +101,7 @@ def relay_stream(
             resp.close()
             settle(state.answer.response)
 
-    return StreamingResponse(body(), media_type="text/event-stream", headers=STREAM_HEADERS)
+    return RelayStreamingResponse(body(), media_type="text/event-stream", headers=STREAM_HEADERS)
 
 
 def _renamed(event: SSEEvent, model: str) -> bytes:
