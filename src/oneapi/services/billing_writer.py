@@ -13,12 +13,13 @@ import logging
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from oneapi.config import Settings
+from oneapi.db.bulk import insert_rows
 from oneapi.db.engine import Database
 from oneapi.db.tables import channels, logs, tokens, user_request_costs, users
 from oneapi.services.ledger import Batch, QuotaLedger
@@ -169,7 +170,7 @@ class BillingWriter:
         if not batch.logs:
             return
         async with self.db.logs.begin() as conn:
-            await conn.execute(insert(logs), [{**row, "rolled_up": ROLLED_UP} for row in batch.logs])
+            await insert_rows(conn, logs, [{**row, "rolled_up": ROLLED_UP} for row in batch.logs])
             await add_written(conn, batch.logs)  # the dashboard's daily totals, same transaction
 
     async def close(self) -> None:
