@@ -98,12 +98,18 @@ async def test_an_empty_stream_still_answers_with_headers_and_an_end() -> None:
     assert peer.bodies == [b""]
 
 
-@on_loop
-async def test_a_client_that_leaves_stops_the_stream_and_runs_its_finally() -> None:
+async def _one_chunk_sent() -> tuple[Peer, Source, asyncio.Task[None]]:
+    """A stream under way: its first chunk reached the client, the upstream has more to come."""
     peer, source = Peer(), Source()
     task = asyncio.create_task(RelayStreamingResponse(source.chunks())(SCOPE, peer.receive, peer.send))
     await source.queue.put(b"one")
     await peer.on_body.wait()
+    return peer, source, task
+
+
+@on_loop
+async def test_a_client_that_leaves_stops_the_stream_and_runs_its_finally() -> None:
+    peer, source, task = await _one_chunk_sent()
     peer.leave()
     await asyncio.wait_for(task, 2)  # returns quietly: no CancelledError escapes to the server
     assert not task.cancelled()
@@ -114,10 +120,7 @@ async def test_a_client_that_leaves_stops_the_stream_and_runs_its_finally() -> N
 
 @on_loop
 async def test_a_server_cancel_is_not_mistaken_for_a_leaving_client() -> None:
-    peer, source = Peer(), Source()
-    task = asyncio.create_task(RelayStreamingResponse(source.chunks())(SCOPE, peer.receive, peer.send))
-    await source.queue.put(b"one")
-    await peer.on_body.wait()
+    _, source, task = await _one_chunk_sent()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
