@@ -5,9 +5,9 @@ Two differences, both measured in bench/ (README, round 3):
   a cancel scope) only to notice a client that leaves. Here one plain task waits for
   `http.disconnect` and cancels the stream; the stream's own `finally` (closing the upstream,
   settling the bill) runs exactly as before.
-- The status line and headers go out together with the first chunk instead of ahead of it, so the
-  client gets its first byte in one wake-up. A stream that fails before its first chunk can still
-  be answered with a clean error status (nothing was sent yet).
+- The status line and headers wait for the first chunk and are written right before it (not while
+  it is still on its way, as Go One API flushes its headers with the first event), so a stream
+  that fails before its first chunk can still be answered with a clean error status.
 """
 
 from __future__ import annotations
