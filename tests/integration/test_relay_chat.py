@@ -37,6 +37,7 @@ def test_chat_completion_is_relayed_and_billed(relay: RelaySetup, upstream: Fake
     sent = upstream.received[-1]
     assert sent.path == "/v1/chat/completions"
     assert sent.headers["Authorization"] == "Bearer upstream-key"
+    assert sent.headers["Accept-Encoding"] == "identity"  # bodies are read as JSON, never compressed
     assert sent.body["messages"] == [{"role": "user", "content": "Say hi"}]
     relay.wait_flushed(1)
     # SPEC §5.3 worked example: gpt-4o-mini, prompt 11, completion 7 → 3 quota.

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import ClientResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,6 +32,7 @@ from oneapi.relay.media import (
 from oneapi.relay.modes import Mode
 from oneapi.relay.multipart import parse_multipart
 from oneapi.relay.pipeline import Job
+from oneapi.relay.upstream import UpstreamResponse
 from oneapi.relay.upstream_send import read_all
 from oneapi.relay.usage import usage_from
 from oneapi.services.pricing import ImageOptionError, Price, Usage, image_quota
@@ -155,7 +155,7 @@ async def _edit(job: Job, channel: Channel, incoming: Incoming) -> Response:
 
 
 def _answer(
-    job: Job, channel: Channel, incoming: Incoming, upstream_model: str, resp: ClientResponse, data: bytes
+    job: Job, channel: Channel, incoming: Incoming, upstream_model: str, resp: UpstreamResponse, data: bytes
 ) -> Response:
     obj = json_of(data)
     usage = usage_from(obj) or Usage(prompt_tokens=0, completion_tokens=0)

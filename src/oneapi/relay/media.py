@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,6 +25,7 @@ from oneapi.relay.multipart import Multipart
 from oneapi.relay.payload import build_payload
 from oneapi.relay.pipeline import Job, identify, request_id_of, run, settle_quota
 from oneapi.relay.providers.registry import provider_for
+from oneapi.relay.upstream import UpstreamResponse
 from oneapi.relay.upstream_send import send
 from oneapi.services.pricing import Price, Usage, group_ratio, price_of
 from oneapi.state import AppState
@@ -131,7 +131,7 @@ def form_payload(form: Multipart, model_field: str | None, upstream_model: str) 
 
 async def open_upstream(
     job: Job, channel: Channel, upstream_model: str, data: bytes, content_type: str
-) -> aiohttp.ClientResponse:
+) -> UpstreamResponse:
     """POST `data` (JSON or multipart) to the channel; a non-2xx answer becomes the upstream's error."""
     return await send(job, channel, upstream_model, data, content_type=content_type)
 
@@ -161,7 +161,7 @@ def finish(job: Job, channel: Channel, upstream_model: str, usage: Usage, charge
     settle_quota(job, channel, upstream_model, usage, charge(price, ratio), price, ratio)
 
 
-def passthrough(resp: aiohttp.ClientResponse, data: bytes) -> Response:
+def passthrough(resp: UpstreamResponse, data: bytes) -> Response:
     return Response(
         data, status_code=resp.status, media_type=resp.headers.get("Content-Type") or "application/json"
     )

@@ -39,6 +39,7 @@ from oneapi.relay.routing import choose
 from oneapi.relay.runtime import RelayRuntime
 from oneapi.relay.sse import SSEDecoder, data_frame
 from oneapi.relay.streaming import RelayStreamingResponse
+from oneapi.relay.upstream import UpstreamResponse
 from oneapi.relay.upstream_errors import is_retryable
 from oneapi.relay.upstream_send import read_all, send
 from oneapi.relay.usage import StreamUsage, response_text, usage_from
@@ -301,7 +302,7 @@ def settle_tokens(job: Job, channel: Channel, upstream_model: str, usage: Usage)
     _settle(job, channel, upstream_model, usage, prompt_excludes_cache=False)
 
 
-def _stream(job: Job, channel: Channel, upstream_model: str, resp: aiohttp.ClientResponse) -> Response:
+def _stream(job: Job, channel: Channel, upstream_model: str, resp: UpstreamResponse) -> Response:
     watch = StreamUsage()
     decoder = SSEDecoder()
     rename = upstream_model != job.model

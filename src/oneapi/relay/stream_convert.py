@@ -22,6 +22,7 @@ from oneapi.relay.ir_stream import ResponseAccumulator
 from oneapi.relay.pipeline import Job
 from oneapi.relay.sse import SSEDecoder, SSEEvent, data_frame, event_frame
 from oneapi.relay.streaming import RelayStreamingResponse
+from oneapi.relay.upstream import UpstreamResponse
 from oneapi.relay.wire.claude import anthropic_error_type
 
 Settle = Callable[[ir.Response], None]  # the answer as folded from the stream
@@ -71,7 +72,7 @@ class _Relay:
 def relay_stream(
     job: Job,
     caller: Caller,
-    resp: aiohttp.ClientResponse,
+    resp: UpstreamResponse,
     upstream: Codec,
     inbound: Codec,
     settle: Settle,

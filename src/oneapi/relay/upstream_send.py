@@ -15,6 +15,7 @@ from oneapi.relay.errors import RelayError
 from oneapi.relay.modes import Mode
 from oneapi.relay.providers.base import ChannelConfigError
 from oneapi.relay.providers.registry import provider_for
+from oneapi.relay.upstream import IDENTITY, UpstreamResponse
 from oneapi.relay.upstream_errors import upstream_error
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ async def send(
     path: str | None = None,
     mode: Mode | None = None,
     content_type: str = "application/json",
-) -> aiohttp.ClientResponse:
+) -> UpstreamResponse:
     """POST `payload` to the channel's provider (at `path`/`mode` when the upstream speaks another
     format than the caller); an upstream failure is raised as a RelayError."""
     provider = provider_for(channel.type)
@@ -40,9 +41,9 @@ async def send(
         raise RelayError(
             500, f"channel #{channel.id} is misconfigured: {exc}", "channel_config_error"
         ) from None
-    all_headers = {**call.headers, **(headers or {}), "Content-Type": content_type}
+    all_headers = {**IDENTITY, **call.headers, **(headers or {}), "Content-Type": content_type}
     try:
-        resp = await job.rt.http.post(call.url, data=payload, headers=all_headers)
+        resp = await job.rt.upstream.post(call.url, payload, all_headers)
     except TimeoutError:
         raise RelayError(504, "upstream request timed out", "upstream_timeout") from None
     except aiohttp.ClientError as exc:
@@ -61,7 +62,7 @@ async def send(
     return resp
 
 
-async def read_all(resp: aiohttp.ClientResponse) -> bytes:
+async def read_all(resp: UpstreamResponse) -> bytes:
     """The whole body of a non-stream answer; read failures become RelayErrors."""
     try:
         return await resp.read()
