@@ -179,3 +179,79 @@ async def test_an_asgi_24_server_raising_on_a_closed_connection_ends_the_stream(
     await asyncio.wait_for(RelayStreamingResponse(source.chunks())(scope, receive, send), 2)
     assert source.closed
     assert [m["type"] for m in sent] == ["http.response.start"]
+
+
+class UpstreamAnswer:
+    """An upstream answer for relay_stream: `content.iter_any()` yields what the test queues."""
+
+    def __init__(self, source: Source) -> None:
+        self.content = self
+        self.source = source
+        self.closed = False
+
+    def iter_any(self) -> AsyncIterator[bytes]:
+        return self.source.chunks()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class StuckPeer(Peer):
+    """A client whose socket stops taking bytes (the server's send waits) once `stuck` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stuck = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await super().send(message)
+        if self.stuck:
+            await asyncio.Event().wait()
+
+
+CLAUDE_START = (
+    b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",'
+    b'"role":"assistant","model":"claude-x","content":[],"usage":{"input_tokens":12,"output_tokens":1}}}\n\n'
+    b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+    b'"content_block":{"type":"text","text":""}}\n\n'
+)
+CLAUDE_END = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+    b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+    b'"usage":{"output_tokens":9}}\n\n'
+)
+
+
+@on_loop
+async def test_a_forwarded_chunk_is_billed_even_if_the_client_leaves_before_it_is_read() -> None:
+    """The fast lane forwards a chunk before reading it for usage; a client that leaves while
+    that chunk is still being written must not take the chunk's usage with it."""
+    from types import SimpleNamespace
+
+    from oneapi.relay import ir
+    from oneapi.relay.codecs import ANTHROPIC_MESSAGES, Caller, codec
+    from oneapi.relay.stream_convert import relay_stream
+
+    settled: list[ir.Response] = []
+    source, peer = Source(), StuckPeer()
+    upstream = UpstreamAnswer(source)
+    job: Any = SimpleNamespace(model="claude-x", request_id="r1")
+    claude = codec(ANTHROPIC_MESSAGES)
+    response = relay_stream(
+        job, Caller("claude-x"), upstream, claude, claude, settled.append, rename=False, passthrough=True
+    )
+    task = asyncio.create_task(response(SCOPE, peer.receive, peer.send))
+    await source.queue.put(CLAUDE_START)
+    await peer.on_body.wait()
+    peer.stuck = True
+    await source.queue.put(CLAUDE_END)
+    while len(peer.bodies) < 2:
+        await asyncio.sleep(0.001)
+    assert peer.bodies == [CLAUDE_START, CLAUDE_END]  # the bytes went out unchanged, then it left
+    peer.leave()
+    await asyncio.wait_for(task, 2)
+    assert upstream.closed
+    assert len(settled) == 1
+    usage = settled[0].usage
+    assert usage is not None and (usage.input_tokens, usage.output_tokens) == (12, 9)

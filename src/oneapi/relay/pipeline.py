@@ -8,6 +8,7 @@ relay the answer back (streams chunk by chunk) → settle the real cost, log it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -307,7 +308,12 @@ def _stream(job: Job, channel: Channel, upstream_model: str, resp: UpstreamRespo
     decoder = SSEDecoder()
     rename = upstream_model != job.model
 
+    def observe(chunk: bytes) -> None:
+        for event in decoder.feed(chunk):
+            watch.observe(event.data)
+
     async def relay() -> AsyncIterator[bytes]:
+        pending = b""  # a chunk forwarded but not yet read for usage
         try:
             async for chunk in resp.content.iter_any():
                 if rename:
@@ -318,9 +324,10 @@ def _stream(job: Job, channel: Channel, upstream_model: str, resp: UpstreamRespo
                     if out:
                         yield out
                     continue
+                pending = chunk
                 yield chunk  # forwarded first, read for usage once it is on its way
-                for event in decoder.feed(chunk):
-                    watch.observe(event.data)
+                pending = b""
+                observe(chunk)
             for event in decoder.finish():  # its bytes were already forwarded with the last chunk
                 watch.observe(event.data)
                 if rename:
@@ -332,6 +339,9 @@ def _stream(job: Job, channel: Channel, upstream_model: str, resp: UpstreamRespo
             yield data_frame(orjson.dumps(err.body(job.request_id)))
         finally:
             resp.close()
+            if pending:  # the client left right after it: what it was sent is billed all the same
+                with contextlib.suppress(ValueError):
+                    observe(pending)
             usage = watch.usage or Usage(
                 prompt_tokens=job.prompt_estimate, completion_tokens=count_text(watch.text, upstream_model)
             )

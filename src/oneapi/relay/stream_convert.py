@@ -3,12 +3,14 @@
 Each upstream chunk is split into frames, decoded into IR events and, when the caller speaks
 another protocol, encoded at once into the caller's frames: nothing waits for the end of the
 stream. When both sides speak the same protocol the upstream bytes go out unchanged (only the
-model name rewritten when it was mapped) and the events are decoded on the side for usage. A cut
+model name rewritten when it was mapped) and the events are decoded on the side for usage, after
+the bytes are on their way when nothing is rewritten. A cut
 stream ends with an error in the caller's protocol; the tokens seen so far are billed either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -82,10 +84,18 @@ def relay_stream(
     """`passthrough`: the caller speaks the upstream's protocol and its bytes go out as they come."""
     state = _Relay(job, caller, upstream, inbound, rename, passthrough)
     sse = SSEDecoder()
+    as_is = passthrough and not rename  # upstream bytes go out unchanged: forward, then read
 
     async def body() -> AsyncIterator[bytes]:
+        pending = b""  # a chunk forwarded but not yet read for usage
         try:
             async for chunk in resp.content.iter_any():
+                if as_is:
+                    pending = chunk
+                    yield chunk
+                    pending = b""
+                    state.frames(sse.feed(chunk), chunk)
+                    continue
                 out = state.frames(sse.feed(chunk), chunk)
                 if out:
                     yield out
@@ -100,6 +110,9 @@ def relay_stream(
             yield state.error(err)
         finally:
             resp.close()
+            if pending:  # the client left right after it: what it was sent is billed all the same
+                with contextlib.suppress(ValueError):
+                    state.frames(sse.feed(pending), pending)
             settle(state.answer.response)
 
     return RelayStreamingResponse(body(), media_type="text/event-stream", headers=STREAM_HEADERS)
