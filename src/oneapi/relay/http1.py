@@ -66,7 +66,7 @@ def request_head(target: Target, headers: dict[str, str], length: int) -> bytes:
     lines = [f"POST {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"]
     for name, value in headers.items():
         if "\r" in name or "\n" in name or ":" in name or "\r" in value or "\n" in value:
-            raise aiohttp.ClientError(f"invalid header {name!r}: line breaks are not allowed")
+            raise aiohttp.ClientError(f"invalid header {name!r}: a line break, or a colon in its name")
         if name.lower() not in _RESERVED:
             lines.append(f"{name}: {value}\r\n")
     lines.append(f"Content-Length: {length}\r\n\r\n")
