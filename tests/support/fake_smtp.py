@@ -32,10 +32,16 @@ class _Keeper:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class _BoundController(Controller):
+    """aiosmtpd's Controller serving a socket bound before the start, so no other process (another
+    xdist worker) can take the port between choosing it and listening, as with a probe socket."""
+
+    def __init__(self, handler: Any, sock: socket.socket) -> None:
+        self._sock = sock
+        super().__init__(handler, hostname="127.0.0.1", port=int(sock.getsockname()[1]))
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
 
 class FakeSmtp:
@@ -43,8 +49,10 @@ class FakeSmtp:
 
     def __init__(self) -> None:
         self._keeper = _Keeper()
-        self.port = _free_port()
-        self._controller = Controller(self._keeper, hostname="127.0.0.1", port=self.port)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self._controller = _BoundController(self._keeper, sock)
+        self.port = self._controller.port
 
     @property
     def mails(self) -> list[Mail]:
