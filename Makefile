@@ -30,8 +30,13 @@ lint: $(DEV_STAMP)  ## ruff and mypy
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Two pytest-xdist workers, one per core of the CI machine, each with its own databases
+# (tests/support/databases.py); 3 were ~8% faster there but slow every request down, which the
+# timing-sensitive tests feel. `make test PYTEST_ARGS=` runs the suite in one process.
+PYTEST_ARGS ?= -n 2
+
 test: $(DEV_STAMP) lint  ## install dev dependencies, lint, run the whole suite
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## side-by-side benchmark vs LiteLLM (bench/README.md); BENCH_ARGS=--quick for a smoke
 	bench/run $(BENCH_ARGS)
