@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from oneapi.cache.ratelimit import (
     IDLE_SECONDS,
+    SLOTS_PER_WINDOW,
     MemoryRateLimiter,
     RateLimiter,
     RateLimits,
@@ -185,8 +187,42 @@ def test_memory_keeps_no_time_older_than_the_window_however_large_the_limit() ->
         for i in range(1_000):  # 2 requests a second for 500 s, a 10 s window
             clock.now = i * 0.5
             assert await limiter.hit("k", 1_000_000_000, 10) == 0.0
-        assert len(limiter._logs["k"]) == 20  # 490.0 … 499.5: the last 10 s only
+        assert limiter.slots("k") == 20  # 490.0 … 499.5: the last 10 s only
         assert await limiter.hit("k", 20, 10) == 0.5  # still exact: the 20 in the window refuse
+
+    asyncio.run(main())
+
+
+def test_memory_per_key_is_bounded_by_slots_not_by_the_request_rate() -> None:
+    async def main() -> None:
+        clock = Clock(0.0)
+        limiter = MemoryRateLimiter(clock)
+        for i in range(100_000):  # 1,000 requests a second for 100 s, a 180 s window
+            clock.now = i / 1_000
+            assert await limiter.hit("k", 1_000_000_000, 180) == 0.0
+        assert limiter.slots("k") <= SLOTS_PER_WINDOW
+        assert limiter.slots("k") == math.ceil(100 / (180 / SLOTS_PER_WINDOW))  # 0.18 s slots
+        # The count stays whole: a limit of exactly what was admitted refuses, one more admits.
+        assert await limiter.hit("k", 100_001, 180) == 0.0
+        assert await limiter.hit("k", 100_001, 180) > 0
+
+    asyncio.run(main())
+
+
+def test_memory_errs_strict_by_less_than_one_slot_when_requests_share_it() -> None:
+    async def main() -> None:
+        clock = Clock(0.0)
+        limiter = MemoryRateLimiter(clock)
+        slot = 180 / SLOTS_PER_WINDOW
+        clock.now = 10 * slot + 0.01  # two admissions in one slot, 0.1 s apart
+        assert await limiter.hit("k", 2, 180) == 0.0
+        clock.now += 0.1
+        assert await limiter.hit("k", 2, 180) == 0.0
+        first, second = 10 * slot + 0.01, 10 * slot + 0.11
+        clock.now = first + 180  # the exact log would admit now; the slot leaves with `second`
+        assert await limiter.hit("k", 2, 180) == pytest.approx(second - first)
+        clock.now = second + 180
+        assert await limiter.hit("k", 2, 180) == 0.0
 
     asyncio.run(main())
 
