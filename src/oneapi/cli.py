@@ -59,19 +59,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from oneapi.db.engine import open_database
-    from oneapi.db.migrate import run_migrations
+    from oneapi.db.migrate import migrate_database
 
-    settings = _settings_or_exit()
-
-    async def run() -> None:
-        db = open_database(settings)
-        try:
-            await run_migrations(db)
-        finally:
-            await db.dispose()
-
-    asyncio.run(run())
+    asyncio.run(migrate_database(_settings_or_exit()))
     print("migrations applied")
     return 0
 

@@ -21,8 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from oneapi.config import Settings
-from oneapi.db.engine import open_database
-from oneapi.db.migrate import run_migrations
+from oneapi.db.migrate import migrate_database
 from tests.support import schema_reuse
 
 PG_ENV = "ONEAPI_TEST_PG_DSN"
@@ -166,16 +165,8 @@ class SqliteTemplate:
     def _make(self) -> bool:
         """Migrate an empty file as the app's start does; usable if it is complete in its one file."""
         settings = Settings.from_env({"SQLITE_PATH": str(self.file)})
-
-        async def migrate() -> None:
-            db = open_database(settings)
-            try:
-                await run_migrations(db)
-            finally:
-                await db.dispose()
-
         with ThreadPoolExecutor(1) as pool:  # its own thread: the caller may be inside an event loop
-            pool.submit(asyncio.run, migrate()).result()
+            pool.submit(asyncio.run, migrate_database(settings)).result()
         return not any(Path(f"{self.file}{end}").exists() for end in ("-wal", "-shm", "-journal"))
 
 

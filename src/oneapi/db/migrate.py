@@ -9,7 +9,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from oneapi.db.engine import Database
+from oneapi.config import Settings
+from oneapi.db.engine import Database, open_database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,3 +35,12 @@ async def run_migrations(db: Database) -> None:
         await _upgrade(db.logs, "logs")
     else:
         await _upgrade(db.main, "all")
+
+
+async def migrate_database(settings: Settings) -> None:
+    """Open the databases `settings` name, bring them to head and close them (`one-api migrate`)."""
+    db = open_database(settings)
+    try:
+        await run_migrations(db)
+    finally:
+        await db.dispose()
